@@ -1,0 +1,3 @@
+module github.com/skybutler/skybutler
+
+go 1.26
