@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/skybutler/skybutler/lib/registry"
+)
+
+func (a *app) addCompact(root *cobra.Command) {
+	var tables []string
+	var checkpoint bool
+	cmd := &cobra.Command{
+		Use:   "compact REPO",
+		Short: "Rewrite the small files of each registry table partition into one (no data change)",
+		Args:  exactArgsUsage(1, "skybutler compact REPO [--table T...]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := a.open(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			res, st, err := b.Registry.Compact(cmd.Context(), registry.CompactOptions{Tables: tables})
+			if err != nil {
+				return err
+			}
+			if res.NoOp {
+				fmt.Fprintln(a.out, "Nothing to compact.")
+			} else {
+				fmt.Fprintf(a.out, "Compacted %d partitions: %d files into %d (version %d).\n", st.Partitions, st.FilesRemoved, st.FilesAdded, res.Version)
+			}
+			if checkpoint {
+				snap := b.Registry.Current()
+				if err := b.Registry.WriteCheckpoint(cmd.Context(), snap); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "Checkpoint written at version %d.\n", snap.Version)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&tables, "table", nil, "only these tables")
+	cmd.Flags().BoolVar(&checkpoint, "checkpoint", false, "also write a checkpoint of the resulting version")
+	root.AddCommand(cmd)
+}
