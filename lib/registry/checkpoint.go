@@ -121,7 +121,7 @@ func (r *Registry) WriteCheckpoint(ctx context.Context, s *Snapshot) error {
 			_, err = r.store.PutIfMatch(ctx, lastCheckpointKey, hint, info.ETag)
 		}
 		if err == nil {
-			r.log.Info("checkpoint written", "version", s.Version, "key", key)
+			r.log.Debug("checkpoint written", "version", s.Version, "key", key)
 			return nil
 		}
 		if !errors.Is(err, objstore.ErrPreconditionFailed) && !errors.Is(err, objstore.ErrNotFound) {
