@@ -104,7 +104,7 @@ func (r *Registry) isOwnCommit(ctx context.Context, key, id string) (bool, error
 }
 
 func sleepBackoff(ctx context.Context, attempt int) {
-	ceiling := 2 * time.Millisecond << min(attempt, 8)
+	ceiling := time.Millisecond << min(attempt, 6)
 	d := time.Duration(rand.Int64N(int64(ceiling))) + time.Millisecond
 	t := time.NewTimer(d)
 	defer t.Stop()
