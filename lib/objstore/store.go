@@ -14,8 +14,10 @@ var (
 	// ErrPreconditionFailed: a conditional put lost. PutIfAbsent found the key
 	// already present; PutIfMatch found a different ETag.
 	ErrPreconditionFailed = errors.New("precondition failed")
-	// ErrInvalidKey: the key is empty, absolute, contains ".." or "." path
-	// elements, a backslash, a NUL or another control character.
+	// ErrInvalidKey: the key is empty, absolute, longer than MaxKeyLen bytes
+	// or not UTF-8, has an empty, ".." or "." path element (so no "a//b" and
+	// no trailing "/"), contains a backslash, a NUL or another control
+	// character, or starts with the reserved ".objstore-". See ValidKey.
 	ErrInvalidKey = errors.New("invalid key")
 )
 
@@ -23,7 +25,7 @@ var (
 type ObjectInfo struct {
 	Key     string    // key relative to the store root
 	Size    int64     // bytes
-	ETag    string    // opaque; changes on every write of the key
+	ETag    string    // opaque; changes whenever the content changes (see below)
 	ModTime time.Time // last write, as the backend reports it
 }
 
@@ -40,24 +42,40 @@ type ObjectInfo struct {
 //     response was lost may report ErrPreconditionFailed for one's own write,
 //     so callers that must know compare the stored content.
 //   - PutIfMatch replaces the key only if its current ETag equals etag; it
-//     returns ErrPreconditionFailed on a mismatch and ErrNotFound when the key
-//     does not exist. Concurrent PutIfMatch calls with the same etag: exactly
-//     one succeeds.
+//     returns ErrPreconditionFailed on a mismatch (also for "" or "*", which
+//     are no ETags) and ErrNotFound when the key does not exist. Concurrent
+//     PutIfMatch calls with the same etag: exactly one succeeds. To
+//     read-modify-write, call Stat, then Get, then PutIfMatch with the Stat's
+//     ETag: if the object changed after the Stat, the PutIfMatch fails.
+//   - ETags: an ETag names one content of one key. mem and file change it on
+//     every write; S3 (an MD5 for single-part uploads) keeps it when
+//     identical bytes are rewritten, so an unchanged ETag means unchanged
+//     content, not "nobody wrote". ETags from Put*, Stat and List agree.
+//   - A key is never also a "directory" of other keys: with "a/b" stored,
+//     writing "a" fails with a plain error (file store, versitygw's posix
+//     backend), and the other way round. Keys that registry and datastore
+//     build never collide like this.
 //   - Put, Delete are idempotent: repeating them has the same result. Delete of
 //     a missing key is not an error.
 //   - Get, GetRange and Stat return ErrNotFound for a missing key. GetRange
 //     returns at most length bytes starting at offset (fewer at the end of the
-//     object; length < 0 means to the end).
-//   - List returns at most limit objects (limit <= 0: an implementation
-//     default, at least 1000) whose keys start with prefix and sort strictly
+//     object, none from an offset at or past the end; length < 0 means to the
+//     end); a negative offset is an error. Returned slices are the caller's.
+//   - List returns at most limit objects (limit <= 0: DefaultListLimit)
+//     whose keys start with prefix (any string; it may end inside a path
+//     element: "registry/_lo" matches "registry/_log/...") and sort strictly
 //     after startAfter, in ascending byte order of the key. A short page
 //     (fewer than limit objects) means the listing is complete; callers
-//     paginate by passing the last key returned as the next startAfter.
+//     paginate by passing the last key returned as the next startAfter, or
+//     call ListAll.
 //   - Transient backend errors (throttling, S3 409 ConditionalRequestConflict,
 //     503 SlowDown, connection resets) are retried inside the implementation
 //     with jittered backoff; an error that reaches the caller is final for that
 //     call. A conditional put that was retried after an ambiguous failure may
 //     report ErrPreconditionFailed even though the first attempt succeeded.
+//   - Every method fails with ErrInvalidKey for an invalid key and with the
+//     context's error once ctx is done; errors name the action and the key
+//     ("put-if-absent registry/x: precondition failed").
 //   - All methods are safe for concurrent use.
 type Store interface {
 	// URI is the root of the store, e.g. "s3://bucket/prefix" or "file:///abs".

@@ -38,12 +38,15 @@ func dataIDKeyString(keyCols []string, id map[string]any) string {
 }
 
 type snapshotIndexes struct {
-	mu      sync.Mutex
-	records map[string]recordIndex
+	mu       sync.Mutex
+	records  map[string]recordIndex
+	datasets map[string]*datasetIndex
+	calibs   map[string]map[string][]calibEntry
+	tags     map[string][]string
 }
 
 func newSnapshotIndexes() *snapshotIndexes {
-	return &snapshotIndexes{records: map[string]recordIndex{}}
+	return &snapshotIndexes{records: map[string]recordIndex{}, datasets: map[string]*datasetIndex{}}
 }
 
 func (s *Snapshot) recordIndex(ctx context.Context, element string) (recordIndex, *Schema, error) {

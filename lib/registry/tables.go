@@ -10,6 +10,10 @@ const (
 	TableCollectionChains = "collection_chains"
 	TableDatasetTypes     = "dataset_types"
 	TableTxn              = "txn"
+	TableDatasets         = "datasets"
+	TableFiles            = "files"
+	TableTags             = "tags"
+	TableCalibs           = "calibs"
 	// DimensionTablePrefix + element name is the table of that element's records.
 	DimensionTablePrefix = "dimension_"
 )
@@ -27,14 +31,37 @@ var (
 	txnSchema = NewSchema(TableTxn, []Column{
 		{"key", String}, {"version", Int},
 	})
+	filesSchema = NewSchema(TableFiles, []Column{
+		{"dataset_id", String}, {"dataset_type", String}, {"uri", String}, {"formatter", String},
+		{"storage_class", String}, {"component", String}, {"size", Int}, {"checksum", String},
+	}, "dataset_type")
+	tagsSchema = NewSchema(TableTags, []Column{
+		{"collection", String}, {"dataset_id", String}, {"dataset_type", String},
+	})
+	calibsSchema = NewSchema(TableCalibs, []Column{
+		{"collection", String}, {"dataset_id", String}, {"dataset_type", String},
+		{"valid_begin", Timestamp}, {"valid_end", Timestamp},
+	})
 )
+
+// datasetsSchema: one row per dataset, one nullable column per dimension of
+// the universe (the data ID, required and implied keys), partitioned by
+// dataset type.
+func datasetsSchema(u *dimensions.Universe) *Schema {
+	cols := []Column{{"dataset_id", String}, {"dataset_type", String}, {"run", String}, {"ingest_time", Timestamp}}
+	for _, name := range u.Names() {
+		cols = append(cols, Column{Name: name, Type: columnType(u.KeyType(name))})
+	}
+	return NewSchema(TableDatasets, cols, "dataset_type")
+}
 
 // buildSchemas returns every table schema of a universe.
 func buildSchemas(u *dimensions.Universe) map[string]*Schema {
 	out := map[string]*Schema{}
-	for _, s := range []*Schema{collectionsSchema, chainsSchema, datasetTypesSchema, txnSchema} {
+	for _, s := range []*Schema{collectionsSchema, chainsSchema, datasetTypesSchema, txnSchema, filesSchema, tagsSchema, calibsSchema} {
 		out[s.Name] = s
 	}
+	out[TableDatasets] = datasetsSchema(u)
 	for _, e := range u.Elements() {
 		var cols []Column
 		for _, f := range e.Columns() {
