@@ -6,6 +6,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/skybutler/skybutler/lib/datastore"
 	"github.com/skybutler/skybutler/lib/dimensions"
 )
 
@@ -17,9 +18,19 @@ const FormatVersion = 1
 
 // Config is the content of butler.yaml.
 type Config struct {
-	Format     int            `yaml:"skybutler"`
-	Registry   RegistryConfig `yaml:"registry"`
-	Dimensions yaml.Node      `yaml:"dimensions"`
+	Format     int             `yaml:"skybutler"`
+	Registry   RegistryConfig  `yaml:"registry"`
+	Datastore  DatastoreConfig `yaml:"datastore"`
+	Dimensions yaml.Node       `yaml:"dimensions"`
+}
+
+// DatastoreConfig says where and how dataset files are written.
+type DatastoreConfig struct {
+	// Templates name the files (daf_butler file template syntax), per dataset
+	// type, per storage class, or by default.
+	Templates datastore.Templates `yaml:"templates"`
+	// Formatters overrides the formatter of a dataset type (name -> formatter).
+	Formatters map[string]string `yaml:"formatters,omitempty"`
 }
 
 // RegistryConfig holds registry settings.
@@ -33,7 +44,8 @@ func newConfig(u *dimensions.Universe, checkpointInterval int64) (*Config, error
 	if err != nil {
 		return nil, err
 	}
-	c := &Config{Format: FormatVersion, Registry: RegistryConfig{CheckpointInterval: checkpointInterval}}
+	c := &Config{Format: FormatVersion, Registry: RegistryConfig{CheckpointInterval: checkpointInterval},
+		Datastore: DatastoreConfig{Templates: datastore.Templates{Default: datastore.DefaultTemplateFor(u)}}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, err
@@ -65,6 +77,9 @@ func parseConfig(data []byte) (*Config, *dimensions.Universe, error) {
 	}
 	if c.Format != FormatVersion {
 		return nil, nil, fmt.Errorf("%s: repository format %d, this skybutler reads %d", ConfigKey, c.Format, FormatVersion)
+	}
+	if err := c.Datastore.Templates.Check(); err != nil {
+		return nil, nil, fmt.Errorf("%s: datastore templates: %w", ConfigKey, err)
 	}
 	udata, err := yaml.Marshal(&c.Dimensions)
 	if err != nil {

@@ -163,11 +163,15 @@ func fileRecordRow(f FileRecord) Row {
 // exists, the data ID is complete (implied values are filled from the
 // records) and names registered records.
 func (s *Snapshot) NormalizeRef(ctx context.Context, ref DatasetRef) (DatasetRef, DatasetType, error) {
+	return s.normalizeRef(ctx, ref, s)
+}
+
+func (s *Snapshot) normalizeRef(ctx context.Context, ref DatasetRef, lookup dimensions.RecordLookup) (DatasetRef, DatasetType, error) {
 	dt, err := s.DatasetType(ctx, ref.DatasetType)
 	if err != nil {
 		return ref, dt, err
 	}
-	id, err := s.reg.universe.NormalizeDataID(dt.Dimensions, ref.DataID, s)
+	id, err := s.reg.universe.NormalizeDataID(dt.Dimensions, ref.DataID, lookup)
 	if err != nil {
 		return ref, dt, Errorf(ErrInvalid, "dataset %s: %w", ref.DatasetType, err)
 	}
@@ -177,7 +181,7 @@ func (s *Snapshot) NormalizeRef(ctx context.Context, ref DatasetRef) (DatasetRef
 		for _, c := range e.KeyColumns() {
 			key[c] = id[c]
 		}
-		if _, ok, err := s.LookupRecord(d, key); err != nil {
+		if _, ok, err := lookup.LookupRecord(d, key); err != nil {
 			return ref, dt, err
 		} else if !ok {
 			return ref, dt, Errorf(ErrNotFound, "dataset %s %s: no %s record %s", ref.DatasetType, id, d, key)
@@ -223,7 +227,7 @@ func InsertDatasets(tx *Tx, refs []DatasetRef, files []FileRecord, opts InsertOp
 		if c.Type != Run {
 			return nil, Errorf(ErrConflict, "collection %q is %s, datasets are born in RUN collections", ref.Run, c.Type)
 		}
-		nref, dt, err := snap.NormalizeRef(ctx, ref)
+		nref, dt, err := snap.normalizeRef(ctx, ref, tx)
 		if err != nil {
 			return nil, err
 		}
