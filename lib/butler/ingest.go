@@ -432,4 +432,3 @@ func (l recordLookup) LookupRecord(element string, key dimensions.DataID) (dimen
 	}
 	return l.snap.LookupRecord(element, key)
 }
-
