@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/skybutler/skybutler/lib/datastore"
 	"github.com/skybutler/skybutler/lib/registry"
 )
 
@@ -16,6 +17,9 @@ func (a *app) addDatasetTypes(root *cobra.Command) {
 		Short: "Register a dataset type (registering an identical one again is a no-op)",
 		Args:  argsUsage(3, "skybutler register-dataset-type REPO NAME STORAGECLASS [DIMENSION...] [--is-calibration]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := datastore.LookupStorageClass(args[2]); err != nil {
+				return err
+			}
 			b, err := a.open(cmd, args[0])
 			if err != nil {
 				return err

@@ -23,6 +23,12 @@ func (b *Butler) Put(ctx context.Context, obj any, datasetType string, dataID ma
 		return registry.DatasetRef{}, err
 	}
 	ref.ID = registry.NewDatasetID()
+	if found, ok, err := snap.FindDataset(ctx, dt.Name, ref.DataID, []string{run}, nil); err != nil {
+		return registry.DatasetRef{}, err
+	} else if ok {
+		// Refuse before writing: the file path is that of the existing dataset.
+		return registry.DatasetRef{}, registry.Errorf(registry.ErrConflict, "dataset %s %s already exists in run %s (id %s)", dt.Name, ref.DataID, run, found.ID)
+	}
 	f, err := b.formatter(dt)
 	if err != nil {
 		return registry.DatasetRef{}, err
@@ -51,9 +57,7 @@ func (b *Butler) Put(ctx context.Context, obj any, datasetType string, dataID ma
 		return err
 	})
 	if err != nil {
-		if derr := b.Store.Delete(context.WithoutCancel(ctx), key); derr != nil {
-			slog.Warn("could not remove the file of a failed put", "key", key, "err", derr)
-		}
+		b.removeUnregistered(context.WithoutCancel(ctx), dt.Name, path, key)
 		return registry.DatasetRef{}, err
 	}
 	return out[0], nil
@@ -103,4 +107,23 @@ func (b *Butler) records(snap *registry.Snapshot, id dimensions.DataID) map[stri
 		}
 	}
 	return out
+}
+
+// removeUnregistered deletes a file written for a failed commit, unless a
+// concurrent writer registered a dataset at the same path meanwhile.
+func (b *Butler) removeUnregistered(ctx context.Context, datasetType, uri, key string) {
+	if snap, err := b.Registry.Refresh(ctx); err == nil {
+		if recs, err := snap.FileRecords(ctx, datasetType); err == nil {
+			for _, fs := range recs {
+				for _, f := range fs {
+					if f.URI == uri {
+						return
+					}
+				}
+			}
+		}
+	}
+	if err := b.Store.Delete(ctx, key); err != nil {
+		slog.Warn("could not remove the file of a failed put", "key", key, "err", err)
+	}
 }

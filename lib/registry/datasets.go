@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -78,6 +79,11 @@ func (s *Snapshot) datasetIndex(ctx context.Context, datasetType string) (*datas
 	if err != nil {
 		return nil, err
 	}
+	return s.buildDatasetIndex(ctx, dt)
+}
+
+func (s *Snapshot) buildDatasetIndex(ctx context.Context, dt DatasetType) (*datasetIndex, error) {
+	datasetType := dt.Name
 	sch, _ := s.reg.Schema(TableDatasets)
 	rows, err := s.RowsIn(ctx, TableDatasets, map[string]string{"dataset_type": partitionValue(datasetType)})
 	if err != nil {
@@ -96,6 +102,7 @@ func (s *Snapshot) datasetIndex(ctx context.Context, datasetType string) (*datas
 		idx.byKey[ref.Run+"\x00"+dataIDKey(dt.Dimensions, ref.DataID)] = len(idx.refs)
 		idx.refs = append(idx.refs, ref)
 	}
+	si := s.idx
 	si.mu.Lock()
 	si.datasets[datasetType] = idx
 	si.mu.Unlock()
@@ -167,7 +174,13 @@ func (s *Snapshot) NormalizeRef(ctx context.Context, ref DatasetRef) (DatasetRef
 }
 
 func (s *Snapshot) normalizeRef(ctx context.Context, ref DatasetRef, lookup dimensions.RecordLookup) (DatasetRef, DatasetType, error) {
-	dt, err := s.DatasetType(ctx, ref.DatasetType)
+	var dt DatasetType
+	var err error
+	if tx, ok := lookup.(*Tx); ok {
+		dt, err = tx.DatasetType(ref.DatasetType)
+	} else {
+		dt, err = s.DatasetType(ctx, ref.DatasetType)
+	}
 	if err != nil {
 		return ref, dt, err
 	}
@@ -238,6 +251,9 @@ func InsertDatasets(tx *Tx, refs []DatasetRef, files []FileRecord, opts InsertOp
 			return nil, Errorf(ErrInvalid, "dataset ID %q is not a UUID", nref.ID)
 		}
 		idx, err := snap.datasetIndex(ctx, dt.Name)
+		if errors.Is(err, ErrNotFound) {
+			idx, err = &datasetIndex{dt: dt}, nil // registered in this Tx: no datasets yet
+		}
 		if err != nil {
 			return nil, err
 		}

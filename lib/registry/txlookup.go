@@ -28,3 +28,14 @@ func (tx *Tx) LookupRecord(element string, key dimensions.DataID) (dimensions.Re
 }
 
 var _ dimensions.RecordLookup = (*Tx)(nil)
+
+// DatasetType finds a dataset type in the snapshot or among those this Tx
+// registers.
+func (tx *Tx) DatasetType(name string) (DatasetType, error) {
+	for _, r := range tx.Pending(TableDatasetTypes) {
+		if d := datasetTypeFromRow(r); d.Name == name {
+			return d, nil
+		}
+	}
+	return tx.snap.DatasetType(tx.ctx, name)
+}
