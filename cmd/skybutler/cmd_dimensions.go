@@ -33,21 +33,16 @@ disagrees with registered records is refused.`,
 					return fmt.Errorf("instrument definition %s: %w", args[1], err)
 				}
 			}
-			def, err := dimensions.ParseInstrument(data)
-			if err != nil {
+			if _, err := dimensions.ParseInstrument(data); err != nil {
 				return fmt.Errorf("%s: %w", args[1], err)
 			}
 			b, err := a.open(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			recs, err := def.Records(b.Registry.Universe())
+			res, n, def, err := b.RegisterInstrument(cmd.Context(), data)
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[1], err)
-			}
-			res, n, err := b.Registry.InsertRecordSets(cmd.Context(), "register-instrument", recs)
-			if err != nil {
-				return err
 			}
 			if res.NoOp {
 				fmt.Fprintf(a.out, "Instrument %s already registered.\n", def.Name)

@@ -97,7 +97,7 @@ func (b *Butler) Ingest(ctx context.Context, files []IngestFile, opts IngestOpti
 			return fmt.Errorf("ingest %s: %w", src, err)
 		}
 		res.Failed = append(res.Failed, IngestFailure{Source: src, Err: err, Error: err.Error()})
-		slog.Warn("ingest failed", "key", src, "err", err)
+		slog.Info("ingest failed", "key", src, "err", err)
 		return nil
 	}
 	snap, err := b.Registry.Refresh(ctx)
