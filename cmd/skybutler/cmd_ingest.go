@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -151,7 +152,7 @@ func expandSources(ctx context.Context, args []string) ([]ingest.Source, error) 
 }
 
 func (a *app) serveEventsCmd() *cobra.Command {
-	var listen, transfer, run string
+	var listen, transfer, run, prefix string
 	var window time.Duration
 	var maxBatch int
 	cmd := &cobra.Command{
@@ -163,19 +164,36 @@ and ingests the created objects like ingest-raws. Events arriving within
 outcomes; status 500 means the batch could not be committed (retry).`,
 		Args: exactArgsUsage(1, "skybutler serve-events REPO --listen 127.0.0.1:PORT"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := a.open(cmd, args[0])
-			if err != nil {
+			if _, err := butler.ParseTransfer(transfer); err != nil {
 				return err
 			}
-			h, err := a.newHandler(cmd, b, transfer, run)
-			if err != nil {
-				return err
+			// The repository is opened on the first event that needs it, so
+			// that the listener can be up before the S3 server that posts to
+			// it (versitygw checks its webhook when it starts).
+			var mu sync.Mutex
+			var h *ingest.Handler
+			handler := func() (*ingest.Handler, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if h != nil {
+					return h, nil
+				}
+				b, err := a.open(cmd, args[0])
+				if err != nil {
+					return nil, err
+				}
+				if h, err = a.newHandler(cmd, b, transfer, run); err != nil {
+					h = nil
+					return nil, err
+				}
+				h.Prefix = prefix
+				return h, nil
 			}
 			ln, err := net.Listen("tcp", listen)
 			if err != nil {
 				return err
 			}
-			bt := newBatcher(h, window, maxBatch)
+			bt := newBatcher(handler, window, maxBatch)
 			srv := &http.Server{Handler: bt.mux(), ReadHeaderTimeout: 10 * time.Second}
 			ctx := cmd.Context()
 			go func() {
@@ -184,7 +202,7 @@ outcomes; status 500 means the batch could not be committed (retry).`,
 				defer cancel()
 				_ = srv.Shutdown(sctx)
 			}()
-			fmt.Fprintf(a.out, "Listening on http://%s for S3 event notifications into %s\n", ln.Addr(), b.URI)
+			fmt.Fprintf(a.out, "Listening on http://%s for S3 event notifications into %s\n", ln.Addr(), args[0])
 			go bt.loop(ctx)
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -195,6 +213,7 @@ outcomes; status 500 means the batch could not be committed (retry).`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8089", "address to listen on")
 	cmd.Flags().StringVar(&transfer, "transfer", "copy", "copy, move, link, symlink, direct or auto")
 	cmd.Flags().StringVar(&run, "output-run", "", "RUN to ingest into (default <instrument>/raw/all)")
+	cmd.Flags().StringVar(&prefix, "prefix", "uploads/", "only ingest objects whose key starts with this (\"\" for all)")
 	cmd.Flags().DurationVar(&window, "batch-window", 200*time.Millisecond, "collect events this long into one commit")
 	cmd.Flags().IntVar(&maxBatch, "batch-size", 200, "at most this many events per commit")
 	return cmd
@@ -202,10 +221,23 @@ outcomes; status 500 means the batch could not be committed (retry).`,
 
 // batcher groups events from concurrent requests into one ingest commit.
 type batcher struct {
-	h       *ingest.Handler
+	handler func() (*ingest.Handler, error)
 	window  time.Duration
 	max     int
 	pending chan *request
+
+	mu    sync.Mutex
+	stats serveStats
+}
+
+// serveStats is what GET /status reports: events received and done, and
+// the outcomes so far.
+type serveStats struct {
+	Received int            `json:"events_received"`
+	Done     int            `json:"events_done"`
+	Batches  int            `json:"batches"`
+	Errors   int            `json:"batch_errors"`
+	Outcomes map[string]int `json:"outcomes"`
 }
 
 type request struct {
@@ -218,16 +250,22 @@ type batchResult struct {
 	err      error
 }
 
-func newBatcher(h *ingest.Handler, window time.Duration, max int) *batcher {
+func newBatcher(handler func() (*ingest.Handler, error), window time.Duration, max int) *batcher {
 	if max <= 0 {
 		max = 200
 	}
-	return &batcher{h: h, window: window, max: max, pending: make(chan *request, 1024)}
+	return &batcher{handler: handler, window: window, max: max, pending: make(chan *request, 1024)}
 }
 
 func (bt *batcher) mux() http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	m.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		bt.mu.Lock()
+		defer bt.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(bt.stats)
+	})
 	m.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 16<<20))
 		if err != nil {
@@ -238,6 +276,14 @@ func (bt *batcher) mux() http.Handler {
 		if err != nil {
 			slog.Warn("serve-events: unparsable notification", "err", err)
 			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		bt.mu.Lock()
+		bt.stats.Received += len(events)
+		bt.mu.Unlock()
+		if len(events) == 0 { // a test event: nothing to do
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"outcomes":[]}`+"\n")
 			return
 		}
 		req := &request{events: events, done: make(chan batchResult, 1)}
@@ -291,7 +337,24 @@ func (bt *batcher) loop(ctx context.Context) {
 		for _, r := range batch {
 			events = append(events, r.events...)
 		}
-		outcomes, err := bt.h.HandleEvents(ctx, events)
+		var outcomes []ingest.Outcome
+		h, err := bt.handler()
+		if err == nil {
+			outcomes, err = h.HandleEvents(ctx, events)
+		}
+		bt.mu.Lock()
+		bt.stats.Batches++
+		bt.stats.Done += len(events)
+		if err != nil {
+			bt.stats.Errors++
+		}
+		if bt.stats.Outcomes == nil {
+			bt.stats.Outcomes = map[string]int{}
+		}
+		for _, o := range outcomes {
+			bt.stats.Outcomes[o.Status]++
+		}
+		bt.mu.Unlock()
 		bySource := map[string][]ingest.Outcome{}
 		for _, o := range outcomes {
 			bySource[o.Source] = append(bySource[o.Source], o)

@@ -30,6 +30,7 @@ func main() {
 			return nil, err
 		}
 		h.Transfer = butler.Transfer(envOr("SKYBUTLER_TRANSFER", string(butler.TransferCopy)))
+		h.Prefix = envOr("SKYBUTLER_UPLOAD_PREFIX", "uploads/")
 		return h.HandleLambda(ctx, body)
 	})
 }

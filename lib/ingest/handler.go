@@ -48,6 +48,10 @@ type Handler struct {
 	// Run names the RUN of a translated file (default "<instrument>/raw/all",
 	// and "<instrument>/calib/ingest" for calibration frames).
 	Run func(tr *Translation) string
+	// Prefix, when set, limits event handling to object keys under it (the
+	// uploads area, e.g. "uploads/"); other objects' events are ignored —
+	// including those of the repository's own writes when it shares the bucket.
+	Prefix string
 	// Parallel header reads (default 16).
 	Parallel int
 	Logger   *slog.Logger
@@ -88,7 +92,7 @@ func (h *Handler) HandleEvents(ctx context.Context, events []ObjectEvent) ([]Out
 	seen := map[string]bool{}
 	for _, ev := range events {
 		uri := "s3://" + ev.Bucket + "/" + ev.Key
-		if !ev.Created() {
+		if !ev.Created() || !strings.HasPrefix(ev.Key, h.Prefix) {
 			out = append(out, Outcome{Source: uri, Status: Ignored, Error: ev.EventName})
 			continue
 		}

@@ -45,10 +45,39 @@ import (
 )
 
 const (
-	accessKey = "skybutler-test"
-	secretKey = "skybutler-test-secret"
+	accessKey = AccessKey
+	secretKey = SecretKey
 	region    = "us-east-1"
 )
+
+// The credentials every test server accepts.
+const (
+	AccessKey = "skybutler-test"
+	SecretKey = "skybutler-test-secret"
+)
+
+// StartAt launches a private server listening on addr (host:port), for tests
+// that must know the endpoint before the server runs.
+func StartAt(t testing.TB, addr string, extra ...string) *Server {
+	t.Helper()
+	bin := binaryOrSkip(t)
+	s, err := startOnce(bin, addr, extra...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// CreateBucket creates a bucket of a given name.
+func (s *Server) CreateBucket(t testing.TB, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &name}); err != nil {
+		t.Fatalf("s3test: create bucket %s: %v", name, err)
+	}
+}
 
 // Server is a running versitygw.
 type Server struct {
@@ -65,10 +94,12 @@ type Server struct {
 }
 
 // Start launches a private server for t and stops it when t's cleanup runs.
-func Start(t testing.TB) *Server {
+// Extra arguments are global versitygw options, e.g.
+// "--event-webhook-url", "http://127.0.0.1:PORT/".
+func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
 	bin := binaryOrSkip(t)
-	s, err := start(bin)
+	s, err := start(bin, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,18 +199,22 @@ func moduleRoot() (string, error) {
 
 // start launches versitygw on a free port, retrying with another port if the
 // one picked is taken before versitygw binds it.
-func start(bin string) (*Server, error) {
+func start(bin string, extra ...string) (*Server, error) {
 	var err error
 	for range 3 {
 		var s *Server
-		if s, err = startOnce(bin); err == nil {
+		port, perr := freePort()
+		if perr != nil {
+			return nil, perr
+		}
+		if s, err = startOnce(bin, fmt.Sprintf("127.0.0.1:%d", port), extra...); err == nil {
 			return s, nil
 		}
 	}
 	return nil, err
 }
 
-func startOnce(bin string) (*Server, error) {
+func startOnce(bin, addr string, extra ...string) (*Server, error) {
 	dir, err := os.MkdirTemp("", "s3test-")
 	if err != nil {
 		return nil, err
@@ -189,15 +224,10 @@ func startOnce(bin string) (*Server, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	s.Endpoint = "http://" + addr
-	s.cmd = exec.Command(bin, "--access", accessKey, "--secret", secretKey,
-		"--region", region, "--port", addr, "--quiet", "posix", s.Root)
+	args := append([]string{"--access", accessKey, "--secret", secretKey,
+		"--region", region, "--port", addr, "--quiet"}, extra...)
+	s.cmd = exec.Command(bin, append(args, "posix", s.Root)...)
 	s.cmd.Stdout = &lockedWriter{w: s.log}
 	s.cmd.Stderr = s.cmd.Stdout
 	s.cmd.Env = os.Environ()
