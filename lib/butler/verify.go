@@ -24,8 +24,12 @@ type Problem struct {
 // recorded size and, with full, the recorded checksum (bit rot).
 func (b *Butler) Verify(ctx context.Context, snap *registry.Snapshot, refs []registry.DatasetRef, full bool) ([]Problem, int, error) {
 	byType := map[string][]registry.DatasetRef{}
+	seen := map[string]bool{} // a dataset may be found in several collections
 	for _, r := range refs {
-		byType[r.DatasetType] = append(byType[r.DatasetType], r)
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			byType[r.DatasetType] = append(byType[r.DatasetType], r)
+		}
 	}
 	var problems []Problem
 	checked := 0

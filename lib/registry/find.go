@@ -120,7 +120,8 @@ func (s *Snapshot) inCollection(ctx context.Context, c *Collection, dt DatasetTy
 }
 
 // QueryDatasets returns the datasets matching q, by dataset type (sorted),
-// then search-path order. A Where that names a dimension a dataset type
+// then search-path order; a dataset found in several collections is listed
+// once. A Where that names a dimension a dataset type
 // lacks excludes that type when the types were not given explicitly, and is
 // an error when they were.
 func (s *Snapshot) QueryDatasets(ctx context.Context, q DatasetQuery) ([]DatasetRef, error) {
@@ -133,6 +134,20 @@ func (s *Snapshot) QueryDatasets(ctx context.Context, q DatasetQuery) ([]Dataset
 		}
 		for _, d := range all {
 			types = append(types, d.Name)
+		}
+	}
+	// An identifier the universe does not know is a mistake whichever types
+	// are queried (daf_butler refuses it); only a dimension that some types
+	// lack may exclude those types.
+	for _, id := range q.Where.Identifiers() {
+		e, ok := s.reg.universe.Element(id.Element)
+		if !ok {
+			return nil, Errorf(ErrInvalid, "where: unknown dimension %q", id.Element)
+		}
+		if id.Field != "" && id.Field != e.Key.Name {
+			if _, ok := e.Column(id.Field); !ok {
+				return nil, Errorf(ErrInvalid, "where: %s has no field %q", id.Element, id.Field)
+			}
 		}
 	}
 	flat, set, err := s.searchPath(ctx, q.Collections)
@@ -153,9 +168,10 @@ func (s *Snapshot) QueryDatasets(ctx context.Context, q DatasetQuery) ([]Dataset
 			continue
 		}
 		seen := map[string]bool{}
+		seenID := map[string]bool{} // a dataset in several collections is listed once
 		var evalErr error
 		keep := func(ref DatasetRef) bool {
-			if evalErr != nil {
+			if evalErr != nil || seenID[ref.ID] {
 				return false
 			}
 			if q.FindFirst && seen[dataIDKey(dt.Dimensions, ref.DataID)] {
@@ -165,6 +181,9 @@ func (s *Snapshot) QueryDatasets(ctx context.Context, q DatasetQuery) ([]Dataset
 			ok, err := q.Where.Eval(res)
 			if err != nil {
 				evalErr = Errorf(ErrInvalid, "where: %w", err)
+			}
+			if ok && !q.FindFirst {
+				seenID[ref.ID] = true
 			}
 			return ok
 		}
