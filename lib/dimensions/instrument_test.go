@@ -30,8 +30,8 @@ func TestShippedInstruments(t *testing.T) {
 		bands     []string
 	}{
 		{"spherex", "SPHEREx", 6,
-			[]string{"SPHEREx-D1", "SPHEREx-D2", "SPHEREx-D3", "SPHEREx-D4", "SPHEREx-D5", "SPHEREx-D6"},
-			[]string{"spx1", "spx2", "spx3", "spx4", "spx5", "spx6"}},
+			[]string{"SPHEREx-D1", "SPHEREx-D2", "SPHEREx-D3", "SPHEREx-D4", "SPHEREx-D5", "SPHEREx-D6", "SPHEREx-LVF"},
+			[]string{"spx1", "spx2", "spx3", "spx4", "spx5", "spx6", "spx"}},
 		{"democam", "DemoCam", 2, []string{"g", "r", "i"}, []string{"g", "r", "i"}},
 	} {
 		data, err := LoadInstrument(tc.file)

@@ -210,7 +210,9 @@ func (h *Handler) Ingest(ctx context.Context, srcs []Source) ([]Outcome, error) 
 	return out, nil
 }
 
-func dimsOf(setup map[string]registry.DatasetType, name string) []string { return setup[name].Dimensions }
+func dimsOf(setup map[string]registry.DatasetType, name string) []string {
+	return setup[name].Dimensions
+}
 
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
@@ -274,7 +276,6 @@ func readSourceHeader(ctx context.Context, uri string) (Header, error) {
 	}
 	return ReadHeaderFromStore(ctx, store, key)
 }
-
 
 func (h *Handler) logger() *slog.Logger {
 	if h.Logger != nil {
