@@ -55,11 +55,18 @@ demo: build
 	./examples/demo/demo.sh
 
 # Run every fuzzer for a while (the corpora live in testdata/fuzz).
+# -fuzzminimizetime keeps the minimiser from stalling a short run.
 FUZZTIME ?= 30s
+FUZZ     = $(GO) test -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 100x -fuzz
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./lib/query
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./lib/dimensions
-	$(GO) test -run '^$$' -fuzz FuzzDecodeCommit -fuzztime $(FUZZTIME) ./lib/registry
+	$(FUZZ) '^FuzzParse$$' ./lib/query
+	$(FUZZ) '^FuzzLoad$$' ./lib/dimensions
+	$(FUZZ) '^FuzzDecodeCommit$$' ./lib/registry
+	$(FUZZ) '^FuzzValidKey$$' ./lib/objstore
+	$(FUZZ) '^FuzzParseTemplate$$' ./lib/datastore
+	$(FUZZ) '^FuzzFITSRead$$' ./lib/datastore
+	$(FUZZ) '^FuzzParquetRead$$' ./lib/datastore
+	$(FUZZ) '^FuzzReadHeader$$' ./lib/ingest
 
 clean:
 	rm -rf $(BIN) demo cdk.out
