@@ -60,8 +60,10 @@ func TestInsertDatasets(t *testing.T) {
 			refs:     one(func(f *fixture) DatasetRef { return f.raw("runB", 1, 1) }),
 			wantRaws: []string{"raw runA e1 d1", "raw runB e1 d1"}},
 		{name: "the same data ID as another dataset type is accepted",
-			pre:      func(f *fixture) []DatasetRef { return []DatasetRef{f.raw("runA", 1, 1)} },
-			refs:     one(func(f *fixture) DatasetRef { return f.ref("calexp", "runA", map[string]any{"exposure": 1, "detector": 1}) }),
+			pre: func(f *fixture) []DatasetRef { return []DatasetRef{f.raw("runA", 1, 1)} },
+			refs: one(func(f *fixture) DatasetRef {
+				return f.ref("calexp", "runA", map[string]any{"exposure": 1, "detector": 1})
+			}),
 			wantRaws: []string{"raw runA e1 d1"}},
 		{name: "the same dataset with SkipExisting is a no-op",
 			pre:      func(f *fixture) []DatasetRef { return []DatasetRef{f.raw("runA", 1, 1)} },
@@ -85,6 +87,13 @@ func TestInsertDatasets(t *testing.T) {
 				return []DatasetRef{a, b}, []FileRecord{file(a), file(b)}
 			},
 			want: ErrConflict},
+		{name: "the same dataset twice in one call with SkipExisting is inserted once",
+			refs: func(f *fixture) ([]DatasetRef, []FileRecord) {
+				a := f.raw("runA", 1, 1)
+				return []DatasetRef{a, a}, []FileRecord{file(a), file(a)}
+			},
+			opts:     InsertOptions{SkipExisting: true},
+			wantRaws: []string{"raw runA e1 d1"}},
 		{name: "a run that does not exist is not found",
 			refs: one(func(f *fixture) DatasetRef { return f.raw("nope", 1, 1) }),
 			want: ErrNotFound},
@@ -95,7 +104,7 @@ func TestInsertDatasets(t *testing.T) {
 			refs: one(func(f *fixture) DatasetRef { return f.raw("calib", 1, 1) }),
 			want: ErrConflict},
 		{name: "a CHAINED collection cannot hold new datasets",
-			pre: func(f *fixture) []DatasetRef { f.mustChain("chain", "runA"); return nil },
+			pre:  func(f *fixture) []DatasetRef { f.mustChain("chain", "runA"); return nil },
 			refs: one(func(f *fixture) DatasetRef { return f.raw("chain", 1, 1) }),
 			want: ErrConflict},
 		{name: "an unknown dataset type is not found",
@@ -168,6 +177,10 @@ func TestInsertDatasets(t *testing.T) {
 			}
 			if got := sortedLabels(f.datasets("raw")); !slices.Equal(got, tc.wantRaws) {
 				t.Fatalf("raw datasets %q, want %q", got, tc.wantRaws)
+			}
+			snap := f.r.Current()
+			if d, fs := tableRows(t, snap, TableDatasets), tableRows(t, snap, TableFiles); len(d) != len(fs) {
+				t.Fatalf("%d dataset rows but %d file rows, want one file each", len(d), len(fs))
 			}
 		})
 	}
@@ -588,9 +601,9 @@ func TestConcurrentIdempotentInsertsMakeOneDataset(t *testing.T) {
 func TestAssociate(t *testing.T) {
 	tests := []struct {
 		name string
-		pre  func(f *fixture)                            // after runA/runB hold raw e1 d1 and e1 d2
-		coll string                                      // collection to associate into
-		refs func(f *fixture) []DatasetRef               // datasets to associate
+		pre  func(f *fixture)              // after runA/runB hold raw e1 d1 and e1 d2
+		coll string                        // collection to associate into
+		refs func(f *fixture) []DatasetRef // datasets to associate
 		want error
 		tags []string // labels of the datasets tagged afterwards
 		n    int      // how many the call reports as added
