@@ -54,28 +54,46 @@ func (r *Registry) NormalizeDatasetType(d DatasetType) (DatasetType, error) {
 
 // DatasetTypes returns every registered dataset type, sorted by name.
 func (s *Snapshot) DatasetTypes(ctx context.Context) ([]DatasetType, error) {
+	all, _, err := s.datasetTypes(ctx)
+	return slices.Clone(all), err
+}
+
+// datasetTypes reads the dataset types once per snapshot.
+func (s *Snapshot) datasetTypes(ctx context.Context) ([]DatasetType, map[string]int, error) {
+	si := s.idx
+	si.mu.Lock()
+	all, byName := si.types, si.typeIndex
+	si.mu.Unlock()
+	if byName != nil {
+		return all, byName, nil
+	}
 	rows, err := s.Rows(ctx, TableDatasetTypes)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]DatasetType, 0, len(rows))
+	all = make([]DatasetType, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, datasetTypeFromRow(r))
+		all = append(all, datasetTypeFromRow(r))
 	}
-	slices.SortFunc(out, func(a, b DatasetType) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+	slices.SortFunc(all, func(a, b DatasetType) int { return strings.Compare(a.Name, b.Name) })
+	byName = make(map[string]int, len(all))
+	for i, d := range all {
+		byName[d.Name] = i
+	}
+	si.mu.Lock()
+	si.types, si.typeIndex = all, byName
+	si.mu.Unlock()
+	return all, byName, nil
 }
 
 // DatasetType returns one dataset type or ErrNotFound.
 func (s *Snapshot) DatasetType(ctx context.Context, name string) (DatasetType, error) {
-	all, err := s.DatasetTypes(ctx)
+	all, byName, err := s.datasetTypes(ctx)
 	if err != nil {
 		return DatasetType{}, err
 	}
-	for _, d := range all {
-		if d.Name == name {
-			return d, nil
-		}
+	if i, ok := byName[name]; ok {
+		return all[i], nil
 	}
 	return DatasetType{}, Errorf(ErrNotFound, "dataset type %q", name)
 }

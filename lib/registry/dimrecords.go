@@ -38,11 +38,14 @@ func dataIDKeyString(keyCols []string, id map[string]any) string {
 }
 
 type snapshotIndexes struct {
-	mu       sync.Mutex
-	records  map[string]recordIndex
-	datasets map[string]*datasetIndex
-	calibs   map[string]map[string][]calibEntry
-	tags     map[string][]string
+	mu        sync.Mutex
+	records   map[string]recordIndex
+	datasets  map[string]*datasetIndex
+	calibs    map[string]map[string][]calibEntry
+	tags      map[string][]string
+	txn       map[string]int64
+	types     []DatasetType
+	typeIndex map[string]int
 }
 
 func newSnapshotIndexes() *snapshotIndexes {

@@ -126,14 +126,25 @@ func (s *Snapshot) HasTxn(ctx context.Context, key string) (bool, error) {
 	return ok, nil
 }
 
+// txnSet is the set of committed idempotency keys, built once per snapshot.
 func (s *Snapshot) txnSet(ctx context.Context) (map[string]int64, error) {
+	si := s.idx
+	si.mu.Lock()
+	set := si.txn
+	si.mu.Unlock()
+	if set != nil {
+		return set, nil
+	}
 	rows, err := s.Rows(ctx, TableTxn)
 	if err != nil {
 		return nil, err
 	}
-	set := make(map[string]int64, len(rows))
+	set = make(map[string]int64, len(rows))
 	for _, r := range rows {
 		set[txnSchema.Str(r, "key")] = txnSchema.Int(r, "version")
 	}
+	si.mu.Lock()
+	si.txn = set
+	si.mu.Unlock()
 	return set, nil
 }

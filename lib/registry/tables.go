@@ -62,6 +62,9 @@ func buildSchemas(u *dimensions.Universe) map[string]*Schema {
 		out[s.Name] = s
 	}
 	out[TableDatasets] = datasetsSchema(u)
+	out[TableQuanta] = quantaSchema(u)
+	out[TableQuantumInputs] = quantumInputsSchema
+	out[TableQuantumOutputs] = quantumOutputsSchema
 	for _, e := range u.Elements() {
 		var cols []Column
 		for _, f := range e.Columns() {

@@ -17,6 +17,7 @@ type Tx struct {
 	inserts map[string][]Row           // table -> rows to write in new files
 	removes map[string]map[string]bool // table -> live paths to remove
 	txn     []string
+	txnSet  map[string]bool
 	summary map[string]any
 }
 
@@ -122,9 +123,13 @@ func (tx *Tx) removeFile(table, path string) {
 // when the key is already committed or already in this Tx.
 func (tx *Tx) AddTxn(key string) (bool, error) {
 	done, err := tx.snap.HasTxn(tx.ctx, key)
-	if err != nil || done || slices.Contains(tx.txn, key) {
+	if err != nil || done || tx.txnSet[key] {
 		return false, err
 	}
+	if tx.txnSet == nil {
+		tx.txnSet = map[string]bool{}
+	}
+	tx.txnSet[key] = true
 	tx.txn = append(tx.txn, key)
 	return true, nil
 }
