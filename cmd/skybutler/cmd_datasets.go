@@ -12,7 +12,6 @@ import (
 
 	"github.com/skybutler/skybutler/lib/butler"
 	"github.com/skybutler/skybutler/lib/dimensions"
-	"github.com/skybutler/skybutler/lib/query"
 	"github.com/skybutler/skybutler/lib/registry"
 )
 
@@ -40,13 +39,9 @@ func (s *selection) flags(cmd *cobra.Command, withTypes bool) {
 }
 
 func (s *selection) query(b *butler.Butler, snap *registry.Snapshot, cmd *cobra.Command) ([]registry.DatasetRef, error) {
-	bind, err := parseBinds(s.binds)
+	expr, err := parseWhere(s.where, s.binds)
 	if err != nil {
 		return nil, err
-	}
-	expr, err := query.Parse(s.where, bind)
-	if err != nil {
-		return nil, fmt.Errorf("--where: %w", err)
 	}
 	return snap.QueryDatasets(cmd.Context(), registry.DatasetQuery{DatasetTypes: s.types, Collections: s.collections, Where: expr, FindFirst: s.findFirst})
 }
@@ -162,13 +157,9 @@ func (a *app) queryDataIDsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			bind, err := parseBinds(sel.binds)
+			expr, err := parseWhere(sel.where, sel.binds)
 			if err != nil {
 				return err
-			}
-			expr, err := query.Parse(sel.where, bind)
-			if err != nil {
-				return fmt.Errorf("--where: %w", err)
 			}
 			snap := b.Registry.Current()
 			ids, err := snap.QueryDataIDs(cmd.Context(), dims, sel.types, sel.collections, expr)

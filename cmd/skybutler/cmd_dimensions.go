@@ -62,13 +62,9 @@ func (a *app) queryDimensionRecordsCmd() *cobra.Command {
 		Short: "List the records of one dimension element",
 		Args:  exactArgsUsage(2, "skybutler query-dimension-records REPO ELEMENT [--where EXPR]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			bind, err := parseBinds(binds)
+			expr, err := parseWhere(where, binds)
 			if err != nil {
 				return err
-			}
-			expr, err := query.Parse(where, bind)
-			if err != nil {
-				return fmt.Errorf("--where: %w", err)
 			}
 			b, err := a.open(cmd, args[0])
 			if err != nil {
@@ -115,6 +111,19 @@ func (a *app) queryDimensionRecordsCmd() *cobra.Command {
 	cmd.Flags().StringArrayVar(&binds, "bind", nil, "bind value NAME=VALUE for an identifier in --where (repeatable)")
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
 	return cmd
+}
+
+// parseWhere parses a --where expression with its --bind values.
+func parseWhere(where string, binds []string) (*query.Expr, error) {
+	bind, err := parseBinds(binds)
+	if err != nil {
+		return nil, err
+	}
+	expr, err := query.Parse(where, bind)
+	if err != nil {
+		return nil, fmt.Errorf("--where: %w", err)
+	}
+	return expr, nil
 }
 
 // parseBinds turns NAME=VALUE options into bind values (ints when they parse
