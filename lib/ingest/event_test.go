@@ -52,7 +52,7 @@ func TestEveryExampleEventParses(t *testing.T) {
 	}
 	seen := 0
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".json") {
+		if !strings.HasSuffix(e.Name(), ".json") || otherFunctionsEvent(e.Name()) {
 			continue
 		}
 		seen++
@@ -247,4 +247,15 @@ func nest(n int) string {
 		s = `{"Type":"Notification","Message":` + mustQuote(s) + `}`
 	}
 	return s
+}
+
+// otherFunctionsEvent: payloads of the plan, execute and merge functions,
+// which their own packages' tests run.
+func otherFunctionsEvent(name string) bool {
+	for _, p := range []string{"plan-", "execute-", "merge"} {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/skybutler/skybutler/lib/dimensions"
@@ -27,6 +28,9 @@ func timeOrNil(t time.Time) any {
 func Certify(tx *Tx, collection string, refs []DatasetRef, span dimensions.Timespan) (int, error) {
 	ctx := tx.Context()
 	snap := tx.Snapshot()
+	// Compare ranges as they are stored: UTC, microseconds, no monotonic
+	// clock reading (so a retried certification is recognised as the same).
+	span = dimensions.Timespan{Begin: storedTime(span.Begin), End: storedTime(span.End)}
 	if span.Empty() {
 		return 0, Errorf(ErrInvalid, "validity range %s is empty", span)
 	}
@@ -47,7 +51,20 @@ func Certify(tx *Tx, collection string, refs []DatasetRef, span dimensions.Times
 	}
 	existing := map[string][]calibEntry{}
 	for k, es := range ci[collection] {
-		existing[k] = es
+		existing[k] = slices.Clip(es) // appends below must not write into the shared index
+	}
+	// Certifications made earlier in this Tx count too.
+	for _, r := range tx.Pending(TableCalibs) {
+		if calibsSchema.Str(r, "collection") != collection {
+			continue
+		}
+		e, k, ok, err := snap.calibEntryOf(ctx, r)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			existing[k] = append(existing[k], e)
+		}
 	}
 	n := 0
 	for _, r := range refs {
@@ -68,7 +85,7 @@ func Certify(tx *Tx, collection string, refs []DatasetRef, span dimensions.Times
 		k := dt.Name + "\x00" + dataIDKey(dt.Dimensions, ref.DataID)
 		same := false
 		for _, e := range existing[k] {
-			if e.ref.ID == ref.ID && e.span == span {
+			if e.ref.ID == ref.ID && e.span.Begin.Equal(span.Begin) && e.span.End.Equal(span.End) {
 				same = true
 				break
 			}
@@ -103,36 +120,52 @@ func (s *Snapshot) calibIndex(ctx context.Context) (map[string]map[string][]cali
 	}
 	ci = map[string]map[string][]calibEntry{}
 	for _, r := range rows {
-		id := calibsSchema.Str(r, "dataset_id")
-		ref, ok, err := s.DatasetByID(ctx, id)
+		e, k, ok, err := s.calibEntryOf(ctx, r)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			continue
 		}
-		dt, err := s.DatasetType(ctx, ref.DatasetType)
-		if err != nil {
-			return nil, err
-		}
-		var span dimensions.Timespan
-		if t, ok := calibsSchema.Get(r, "valid_begin").(time.Time); ok {
-			span.Begin = t
-		}
-		if t, ok := calibsSchema.Get(r, "valid_end").(time.Time); ok {
-			span.End = t
-		}
 		coll := calibsSchema.Str(r, "collection")
 		if ci[coll] == nil {
 			ci[coll] = map[string][]calibEntry{}
 		}
-		k := dt.Name + "\x00" + dataIDKey(dt.Dimensions, ref.DataID)
-		ci[coll][k] = append(ci[coll][k], calibEntry{ref, span})
+		ci[coll][k] = append(ci[coll][k], e)
 	}
 	si.mu.Lock()
 	si.calibs = ci
 	si.mu.Unlock()
 	return ci, nil
+}
+
+// calibEntryOf reads a calibs row: the certification and its type \x00
+// data ID key; ok is false when the dataset is not registered.
+func (s *Snapshot) calibEntryOf(ctx context.Context, r Row) (calibEntry, string, bool, error) {
+	ref, ok, err := s.DatasetByID(ctx, calibsSchema.Str(r, "dataset_id"))
+	if err != nil || !ok {
+		return calibEntry{}, "", false, err
+	}
+	dt, err := s.DatasetType(ctx, ref.DatasetType)
+	if err != nil {
+		return calibEntry{}, "", false, err
+	}
+	var span dimensions.Timespan
+	if t, ok := calibsSchema.Get(r, "valid_begin").(time.Time); ok {
+		span.Begin = t
+	}
+	if t, ok := calibsSchema.Get(r, "valid_end").(time.Time); ok {
+		span.End = t
+	}
+	return calibEntry{ref, span}, dt.Name + "\x00" + dataIDKey(dt.Dimensions, ref.DataID), true, nil
+}
+
+// storedTime is t as a timestamp column holds it: UTC, microseconds.
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC().Truncate(time.Microsecond)
 }
 
 // tagIndex: collection -> dataset IDs, in insertion order.

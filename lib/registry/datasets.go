@@ -224,10 +224,24 @@ func InsertDatasets(tx *Tx, refs []DatasetRef, files []FileRecord, opts InsertOp
 	}
 	dsch, _ := snap.reg.Schema(TableDatasets)
 	names := snap.reg.universe.Names()
+	// Datasets already inserted in this Tx (by earlier calls) count for
+	// uniqueness like those of this call.
 	pendingKeys := map[string]string{}
 	pendingIDs := map[string]bool{}
 	for _, r := range tx.Pending(TableDatasets) {
-		pendingIDs[dsch.Str(r, "dataset_id")] = true
+		id := dsch.Str(r, "dataset_id")
+		pendingIDs[id] = true
+		pdt, err := tx.DatasetType(dsch.Str(r, "dataset_type"))
+		if err != nil {
+			return nil, err
+		}
+		pid := dimensions.DataID{}
+		for _, n := range pdt.Dimensions {
+			if v := dsch.Get(r, n); v != nil {
+				pid[n] = v
+			}
+		}
+		pendingKeys[pdt.Name+"\x00"+dsch.Str(r, "run")+"\x00"+dataIDKey(pdt.Dimensions, pid)] = id
 	}
 	var out []DatasetRef
 	skipped := map[string]bool{}
@@ -267,6 +281,7 @@ func InsertDatasets(tx *Tx, refs []DatasetRef, files []FileRecord, opts InsertOp
 		}
 		if other, ok := pendingKeys[dt.Name+"\x00"+key]; ok {
 			if opts.SkipExisting && other == nref.ID {
+				skipped[nref.ID] = true
 				continue
 			}
 			return nil, Errorf(ErrConflict, "dataset %s %s given twice for run %s", dt.Name, nref.DataID, nref.Run)
@@ -297,15 +312,20 @@ func InsertDatasets(tx *Tx, refs []DatasetRef, files []FileRecord, opts InsertOp
 	for _, r := range out {
 		types[r.ID] = r.DatasetType
 	}
+	seenFiles := map[FileRecord]bool{}
 	for _, f := range files {
-		if skipped[f.DatasetID] {
-			continue
-		}
 		dtName, ok := types[f.DatasetID]
 		if !ok {
+			if skipped[f.DatasetID] {
+				continue
+			}
 			return nil, Errorf(ErrInvalid, "file record %s names dataset %s, which is not being inserted", f.URI, f.DatasetID)
 		}
 		f.DatasetType = dtName
+		if seenFiles[f] {
+			continue // the same dataset and file given twice
+		}
+		seenFiles[f] = true
 		if err := tx.Insert(TableFiles, fileRecordRow(f)); err != nil {
 			return nil, err
 		}

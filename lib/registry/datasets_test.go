@@ -316,6 +316,10 @@ func TestDeterministicID(t *testing.T) {
 	if err != nil || u.Version() != 5 {
 		t.Fatalf("%q is not a UUIDv5 (%v)", base, err)
 	}
+	// Re-ingest relies on IDs never changing between releases.
+	if want := "7f2ed6ad-e4a2-5ff7-8270-1714457c49c2"; base != want {
+		t.Fatalf("DeterministicID changed: %s, was %s", base, want)
+	}
 	same := []struct {
 		name string
 		got  string
@@ -339,7 +343,7 @@ func TestDeterministicID(t *testing.T) {
 		{"another dataset type", DeterministicID("calexp", dims, id, "runA")},
 		{"another detector", DeterministicID("raw", dims, dimensions.DataID{"instrument": inst, "detector": int64(2), "exposure": int64(7)}, "runA")},
 		{"another exposure", DeterministicID("raw", dims, dimensions.DataID{"instrument": inst, "detector": int64(1), "exposure": int64(71)}, "runA")},
-		{"a run name that absorbs a separator", DeterministicID("raw", dims, id, "runA\x00")},
+		{"the values of two keys swapped", DeterministicID("raw", dims, dimensions.DataID{"instrument": inst, "detector": int64(7), "exposure": int64(1)}, "runA")},
 	}
 	for _, tc := range differ {
 		t.Run(tc.name+" gives another ID", func(t *testing.T) {
@@ -480,9 +484,11 @@ func TestDatasetFilesArePartitionedByDatasetType(t *testing.T) {
 }
 
 // TestConcurrentInsertsLoseNothing: writers with their own Registry handles
-// (separate processes) insert distinct datasets, one commit each.
+// (separate processes) insert distinct datasets, a few per commit (one per
+// commit makes 200 data files per partition, which every handle must read:
+// minutes under -race on a small machine, for no more coverage).
 func TestConcurrentInsertsLoseNothing(t *testing.T) {
-	const writers, each = 8, 25
+	const writers, each, perCommit = 8, 25, 5
 	for _, st := range stores {
 		t.Run(st.name, func(t *testing.T) {
 			f := newFixture(t, st.new(t))
@@ -505,14 +511,20 @@ func TestConcurrentInsertsLoseNothing(t *testing.T) {
 						errs <- err
 						return
 					}
-					for i := range each {
-						n := w*each + i
-						ref := f.raw("runA", 100+n/5, 1+n%5)
+					for c := range each / perCommit {
+						var refs []DatasetRef
+						var files []FileRecord
+						for i := range perCommit {
+							n := w*each + c*perCommit + i
+							ref := f.raw("runA", 100+n/5, 1+n%5)
+							refs = append(refs, ref)
+							files = append(files, file(ref))
+						}
 						if _, err := r.Commit(f.ctx, "test", func(tx *Tx) error {
-							_, err := InsertDatasets(tx, []DatasetRef{ref}, []FileRecord{file(ref)}, InsertOptions{})
+							_, err := InsertDatasets(tx, refs, files, InsertOptions{})
 							return err
 						}); err != nil {
-							errs <- fmt.Errorf("writer %d, dataset %d: %w", w, i, err)
+							errs <- fmt.Errorf("writer %d, commit %d: %w", w, c, err)
 							return
 						}
 					}
@@ -689,5 +701,79 @@ func TestAssociatedDatasetsSurviveReopen(t *testing.T) {
 	}
 	if want := []string{"raw runA e1 d1", "raw runB e2 d2"}; !slices.Equal(sortedLabels(got), want) {
 		t.Fatalf("tagged %v, want %v", sortedLabels(got), want)
+	}
+}
+
+// checkPartitions verifies that every live file of the datasets and files
+// tables sits in the partition of the dataset type of all its rows.
+func checkPartitions(t *testing.T, snap *Snapshot) {
+	t.Helper()
+	for _, table := range []string{TableDatasets, TableFiles} {
+		sch, _ := snap.reg.Schema(table)
+		for _, fe := range snap.Files(table) {
+			part := fe.Partition["dataset_type"]
+			if !strings.HasPrefix(fe.Path, "registry/tables/"+table+"/dataset_type="+part+"/") {
+				t.Fatalf("%s: file %s is not under its partition %q", table, fe.Path, part)
+			}
+			rows, err := snap.reg.fileRows(context.Background(), sch, fe)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				if sch.Str(r, "dataset_type") != part {
+					t.Fatalf("%s: file %s of partition %q holds a row of %q", table, fe.Path, part, sch.Str(r, "dataset_type"))
+				}
+			}
+		}
+	}
+}
+
+func TestDatasetsSurviveCompactionAndCheckpoints(t *testing.T) {
+	f := newRemoveFixture(t, objstore.NewMem())
+	before := stateOf(t, f.r.Current())
+	if _, _, err := f.r.Compact(f.ctx, CompactOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A handle that checkpoints at every commit writes one now.
+	w := reopen(t, f.store, Options{CheckpointInterval: 1})
+	if _, err := w.RegisterCollections(f.ctx, Collection{Name: "runE", Type: Run}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Get(f.ctx, checkpointKey(w.Current().Version)); err != nil {
+		t.Fatalf("no checkpoint: %v", err)
+	}
+	snap := reopen(t, f.store, Options{}).Current()
+	after := stateOf(t, snap)
+	after[TableCollections] = rowsWithout(after[TableCollections], "[runE ")
+	checkState(t, after, before)
+	checkPartitions(t, snap)
+	for _, table := range []string{TableDatasets, TableFiles} {
+		if n := len(snap.Files(table)); n != 2 {
+			t.Fatalf("%d %s files after compaction, want 2 (raw and dark)", n, table)
+		}
+	}
+	ref, ok, err := snap.FindDataset(f.ctx, "dark", map[string]any{"instrument": inst, "detector": 1}, []string{"calib"}, at(date(2026, 2, 2)))
+	if err != nil || !ok || ref.Run != "runB" {
+		t.Fatalf("find after checkpoint: %v %v %v", ref, ok, err)
+	}
+}
+
+func TestADatasetTypeWithoutDimensionsHoldsOneDatasetPerRun(t *testing.T) {
+	f := newFixture(t, objstore.NewMem())
+	if _, err := f.r.RegisterDatasetTypes(f.ctx, DatasetType{Name: "packages", StorageClass: "Packages"}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := f.ref("packages", "runA", nil), f.ref("packages", "runB", nil)
+	delete(a.DataID, "instrument")
+	delete(b.DataID, "instrument")
+	f.mustInsert(a, b)
+	again := a
+	again.ID = uuid.NewString()
+	if _, _, err := f.insert(InsertOptions{}, again); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a second dataset in runA: %v, want ErrConflict", err)
+	}
+	ref, ok, err := f.r.Current().FindDataset(f.ctx, "packages", nil, []string{"runB", "runA"}, nil)
+	if err != nil || !ok || ref.ID != b.ID {
+		t.Fatalf("found %v %v %v, want runB's", ref, ok, err)
 	}
 }

@@ -155,7 +155,7 @@ func (s *Snapshot) QueryDatasets(ctx context.Context, q DatasetQuery) ([]Dataset
 		return nil, err
 	}
 	var out []DatasetRef
-	for _, name := range slices.Sorted(slices.Values(types)) {
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(types))) { // a type given twice is queried once
 		dt, err := s.DatasetType(ctx, name)
 		if err != nil {
 			return nil, err

@@ -145,7 +145,7 @@ func (f *fixture) calib(datasetType, run string, detector int) DatasetRef {
 // file is a datastore record for ref.
 func file(ref DatasetRef) FileRecord {
 	return FileRecord{DatasetID: ref.ID, URI: fmt.Sprintf("%s/%s/%s.fits", ref.Run, ref.DatasetType, ref.ID),
-		Formatter: "fits", StorageClass: "ImageF", Size: int64(len(ref.ID)), Checksum: "sha256:" + ref.ID[:8]}
+		Formatter: "fits", StorageClass: "ImageF", Size: int64(len(ref.ID)), Checksum: "sha256:" + ref.ID}
 }
 
 func (f *fixture) commit(fn func(tx *Tx) error) (Result, error) {

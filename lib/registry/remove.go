@@ -90,18 +90,24 @@ func RemoveRun(tx *Tx, run string) ([]FileRecord, error) {
 }
 
 // renumberChains makes the positions of pending chain rows contiguous again
-// after children were dropped.
+// after children were dropped. The pending rows may be the survivors of a
+// live file, shared with the snapshot's cached rows: they are replaced by
+// copies, never changed in place.
 func renumberChains(tx *Tx) error {
 	pending := tx.inserts[TableCollectionChains]
-	byParent := map[string][]Row{}
-	for _, r := range pending {
+	byParent := map[string][]int{}
+	for i, r := range pending {
 		p := chainsSchema.Str(r, "parent")
-		byParent[p] = append(byParent[p], r)
+		byParent[p] = append(byParent[p], i)
 	}
-	for _, rows := range byParent {
-		slices.SortFunc(rows, func(a, b Row) int { return int(chainsSchema.Int(a, "position") - chainsSchema.Int(b, "position")) })
-		for i, r := range rows {
-			r[1] = int64(i)
+	for _, idx := range byParent {
+		slices.SortStableFunc(idx, func(a, b int) int {
+			return int(chainsSchema.Int(pending[a], "position") - chainsSchema.Int(pending[b], "position"))
+		})
+		for pos, i := range idx {
+			r := slices.Clone(pending[i])
+			r[1] = int64(pos)
+			pending[i] = r
 		}
 	}
 	return nil
