@@ -119,15 +119,26 @@ func TestGeneratedFilesPassFitsverify(t *testing.T) {
 	}
 }
 
-func TestGenerate240RawsInUnderTwoSeconds(t *testing.T) {
-	start := time.Now()
+func TestFortyExposuresMake240Raws(t *testing.T) {
 	files, err := GenerateRaws(t.TempDir(), Options{Exposures: 40})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(start); len(files) != 240 || took > 2*time.Second {
-		t.Fatalf("%d files in %v, want 240 in under 2s", len(files), took)
+	if len(files) != 240 {
+		t.Fatalf("%d files, want 240", len(files))
 	}
+}
+
+// BenchmarkGenerateRaws: the generator's speed (target: 240 files well
+// under 2 s); a benchmark, not a timed test.
+func BenchmarkGenerateRaws(b *testing.B) {
+	dir := b.TempDir()
+	for b.Loop() {
+		if _, err := GenerateRaws(dir, Options{Exposures: 40}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(240*float64(b.N)/b.Elapsed().Seconds(), "files/s")
 }
 
 func TestDarkEpochsSplitTheRawTimeRange(t *testing.T) {
