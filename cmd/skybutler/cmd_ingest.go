@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +27,80 @@ import (
 )
 
 func (a *app) addIngest(root *cobra.Command) {
-	root.AddCommand(a.ingestRawsCmd(), a.serveEventsCmd())
+	root.AddCommand(a.ingestRawsCmd(), a.serveEventsCmd(), a.uploadCmd())
+}
+
+// uploadCmd emulates S3 on one machine: it copies files into a directory
+// that stands for a bucket and posts the S3 event notification of each PUT
+// to a serve-events listener, as S3 (or versitygw) would.
+func (a *app) uploadCmd() *cobra.Command {
+	var notify, bucket, prefix string
+	cmd := &cobra.Command{
+		Use:   "upload BUCKET_DIR FILE... --notify URL",
+		Short: "Copy files into a local directory bucket and post their S3 event notifications (local stand-in for S3 uploads)",
+		Args:  argsUsage(2, "skybutler upload BUCKET_DIR FILE... --notify http://127.0.0.1:PORT/ [--bucket NAME] [--prefix uploads/]"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if notify == "" {
+				return fmt.Errorf("upload: --notify URL is required")
+			}
+			if bucket == "" {
+				bucket = filepath.Base(args[0])
+			}
+			var records []map[string]any
+			for _, f := range args[1:] {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					return err
+				}
+				key := prefix + filepath.Base(f)
+				dst := filepath.Join(args[0], filepath.FromSlash(key))
+				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+					return err
+				}
+				if err := os.WriteFile(dst, data, 0o644); err != nil {
+					return err
+				}
+				sum := md5.Sum(data)
+				records = append(records, map[string]any{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+					"eventTime": time.Now().UTC().Format(time.RFC3339Nano),
+					"s3": map[string]any{"bucket": map[string]any{"name": bucket},
+						"object": map[string]any{"key": url.QueryEscape(key), "size": len(data), "eTag": hex.EncodeToString(sum[:])}}})
+			}
+			// One notification per object, as S3 sends them, posted concurrently.
+			var wg sync.WaitGroup
+			errs := make(chan error, len(records))
+			sem := make(chan struct{}, 16)
+			for _, r := range records {
+				wg.Add(1)
+				sem <- struct{}{}
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem }()
+					body, _ := json.Marshal(map[string]any{"Records": []any{r}})
+					resp, err := http.Post(notify, "application/json", bytes.NewReader(body))
+					if err != nil {
+						errs <- err
+						return
+					}
+					resp.Body.Close()
+					if resp.StatusCode >= 300 {
+						errs <- fmt.Errorf("notify %s: %s", notify, resp.Status)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			if err := <-errs; err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "Uploaded %d files to %s (bucket %s) and notified %s.\n", len(records), args[0], bucket, notify)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&notify, "notify", "", "serve-events URL to post the event notifications to")
+	cmd.Flags().StringVar(&bucket, "bucket", "", "bucket name in the events (default: the directory's name)")
+	cmd.Flags().StringVar(&prefix, "prefix", "uploads/", "key prefix of the uploaded objects")
+	return cmd
 }
 
 func (a *app) newHandler(cmd *cobra.Command, b *butler.Butler, transfer, run string) (*ingest.Handler, error) {
@@ -153,6 +230,7 @@ func expandSources(ctx context.Context, args []string) ([]ingest.Source, error) 
 
 func (a *app) serveEventsCmd() *cobra.Command {
 	var listen, transfer, run, prefix string
+	var localBuckets []string
 	var window time.Duration
 	var maxBatch int
 	cmd := &cobra.Command{
@@ -187,6 +265,18 @@ outcomes; status 500 means the batch could not be committed (retry).`,
 					return nil, err
 				}
 				h.Prefix = prefix
+				h.LocalBuckets = map[string]string{}
+				for _, lb := range localBuckets {
+					name, dir, ok := strings.Cut(lb, "=")
+					if !ok || name == "" || dir == "" {
+						return nil, fmt.Errorf("--local-bucket %q: want NAME=DIR", lb)
+					}
+					abs, err := filepath.Abs(dir)
+					if err != nil {
+						return nil, err
+					}
+					h.LocalBuckets[name] = abs
+				}
 				return h, nil
 			}
 			ln, err := net.Listen("tcp", listen)
@@ -213,6 +303,7 @@ outcomes; status 500 means the batch could not be committed (retry).`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8089", "address to listen on")
 	cmd.Flags().StringVar(&transfer, "transfer", "copy", "copy, move, link, symlink, direct or auto")
 	cmd.Flags().StringVar(&run, "output-run", "", "RUN to ingest into (default <instrument>/raw/all)")
+	cmd.Flags().StringArrayVar(&localBuckets, "local-bucket", nil, "NAME=DIR: events for bucket NAME read objects from the local directory DIR (see upload)")
 	cmd.Flags().StringVar(&prefix, "prefix", "uploads/", "only ingest objects whose key starts with this (\"\" for all)")
 	cmd.Flags().DurationVar(&window, "batch-window", 200*time.Millisecond, "collect events this long into one commit")
 	cmd.Flags().IntVar(&maxBatch, "batch-size", 200, "at most this many events per commit")

@@ -199,3 +199,43 @@ func TestUploadsAreIngestedThroughServeEvents(t *testing.T) {
 		t.Fatalf("outcomes %v: the corrupt upload was not reported as failed", st.Outcomes)
 	}
 }
+
+// TestUploadsToALocalBucketAreIngested: the local stand-in for S3 (upload
+// into a directory bucket + event notifications) drives the same ingest.
+func TestUploadsToALocalBucketAreIngested(t *testing.T) {
+	r := fileRepo(t)
+	r.ok(t, "create", r.uri)
+	r.ok(t, "register-instrument", r.uri, "spherex")
+	bucketDir := filepath.Join(t.TempDir(), "uploads")
+	addr := freeAddr(t)
+	serve := exec.Command(binary, "serve-events", r.uri, "--listen", addr, "--local-bucket", "uploads="+bucketDir)
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { serve.Process.Signal(os.Interrupt); serve.Wait() })
+	for i := 0; ; i++ {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if i > 200 {
+			t.Fatal("serve-events did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	files, err := synth.GenerateRaws(t.TempDir(), synth.Options{Exposures: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"upload", bucketDir, "--notify", "http://" + addr + "/"}
+	for _, f := range files {
+		args = append(args, f.Path)
+	}
+	for range 2 { // the second upload of the same files changes nothing
+		r.ok(t, args...)
+		waitDone(t, addr, len(files))
+		if n := countRaws(t, r); n != 12 {
+			t.Fatalf("%d raws, want 12", n)
+		}
+	}
+}

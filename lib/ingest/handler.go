@@ -52,6 +52,10 @@ type Handler struct {
 	// uploads area, e.g. "uploads/"); other objects' events are ignored —
 	// including those of the repository's own writes when it shares the bucket.
 	Prefix string
+	// LocalBuckets maps bucket names to local directories (file URIs or
+	// paths): events for those buckets read the objects there. It lets
+	// serve-events ingest uploads into a directory "bucket" on one machine.
+	LocalBuckets map[string]string
 	// Parallel header reads (default 16).
 	Parallel int
 	Logger   *slog.Logger
@@ -92,6 +96,9 @@ func (h *Handler) HandleEvents(ctx context.Context, events []ObjectEvent) ([]Out
 	seen := map[string]bool{}
 	for _, ev := range events {
 		uri := "s3://" + ev.Bucket + "/" + ev.Key
+		if dir, ok := h.LocalBuckets[ev.Bucket]; ok {
+			uri = strings.TrimSuffix(dir, "/") + "/" + ev.Key
+		}
 		if !ev.Created() || !strings.HasPrefix(ev.Key, h.Prefix) {
 			out = append(out, Outcome{Source: uri, Status: Ignored, Error: ev.EventName})
 			continue
