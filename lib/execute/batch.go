@@ -1,6 +1,7 @@
 package execute
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,9 +17,12 @@ func ReadBatch(ctx context.Context, store objstore.Store, key string) (*qgraph.B
 		return nil, fmt.Errorf("read batch %s: %w", key, err)
 	}
 	var b qgraph.Batch
-	if err := json.Unmarshal(data, &b); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&b); err != nil {
 		return nil, fmt.Errorf("batch %s: %w", key, err)
 	}
+	normalizeBatch(&b)
 	if b.GraphID == "" || b.OutputRun == "" {
 		return nil, fmt.Errorf("batch %s: not a batch object", key)
 	}
@@ -59,4 +63,50 @@ func Summarize(ps []*Provenance) Summary {
 		}
 	}
 	return s
+}
+
+// normalizeBatch turns the JSON numbers of data IDs and configs into int64
+// (integers: data ID keys, config ints) or float64, as the rest of the code
+// expects them — never float64 for an exposure number.
+func normalizeBatch(b *qgraph.Batch) {
+	for i := range b.Quanta {
+		b.Quanta[i].DataID = normalizeMap(b.Quanta[i].DataID)
+	}
+	for id, ds := range b.Datasets {
+		ds.DataID = normalizeMap(ds.DataID)
+		b.Datasets[id] = ds
+	}
+	for label, t := range b.Tasks {
+		t.Config = normalizeMap(t.Config)
+		b.Tasks[label] = t
+	}
+}
+
+func normalizeJSON(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case map[string]any:
+		return normalizeMap(x)
+	case []any:
+		for i, e := range x {
+			x[i] = normalizeJSON(e)
+		}
+		return x
+	}
+	return v
+}
+
+func normalizeMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	for k, e := range m {
+		m[k] = normalizeJSON(e)
+	}
+	return m
 }
