@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -49,14 +49,32 @@ func NewDatasetID() string { return uuid.NewString() }
 
 // dataIDKey is the canonical text of the values of dims in a data ID.
 func dataIDKey(dims []string, id dimensions.DataID) string {
-	var b strings.Builder
+	buf := make([]byte, 0, 16*len(dims))
 	for i, d := range dims {
 		if i > 0 {
-			b.WriteByte(0)
+			buf = append(buf, 0)
 		}
-		fmt.Fprintf(&b, "%s=%v", d, id[d])
+		buf = append(buf, d...)
+		buf = append(buf, '=')
+		buf = appendValue(buf, id[d])
 	}
-	return b.String()
+	return string(buf)
+}
+
+// appendValue appends the text of a data ID value (as fmt's %v would).
+func appendValue(buf []byte, v any) []byte {
+	switch x := v.(type) {
+	case int64:
+		return strconv.AppendInt(buf, x, 10)
+	case string:
+		return append(buf, x...)
+	case int:
+		return strconv.AppendInt(buf, int64(x), 10)
+	case nil:
+		return append(buf, "<nil>"...)
+	default:
+		return fmt.Append(buf, x)
+	}
 }
 
 // datasetIndex holds the datasets of one type at one snapshot.
@@ -225,24 +243,12 @@ func InsertDatasets(tx *Tx, refs []DatasetRef, files []FileRecord, opts InsertOp
 	dsch, _ := snap.reg.Schema(TableDatasets)
 	names := snap.reg.universe.Names()
 	// Datasets already inserted in this Tx (by earlier calls) count for
-	// uniqueness like those of this call.
-	pendingKeys := map[string]string{}
-	pendingIDs := map[string]bool{}
-	for _, r := range tx.Pending(TableDatasets) {
-		id := dsch.Str(r, "dataset_id")
-		pendingIDs[id] = true
-		pdt, err := tx.DatasetType(dsch.Str(r, "dataset_type"))
-		if err != nil {
-			return nil, err
-		}
-		pid := dimensions.DataID{}
-		for _, n := range pdt.Dimensions {
-			if v := dsch.Get(r, n); v != nil {
-				pid[n] = v
-			}
-		}
-		pendingKeys[pdt.Name+"\x00"+dsch.Str(r, "run")+"\x00"+dataIDKey(pdt.Dimensions, pid)] = id
+	// uniqueness like those of this call; the Tx keeps their keys.
+	pending, err := tx.pendingDatasets(dsch)
+	if err != nil {
+		return nil, err
 	}
+	pendingKeys, pendingIDs := pending.keys, pending.ids
 	var out []DatasetRef
 	skipped := map[string]bool{}
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -306,6 +312,7 @@ func InsertDatasets(tx *Tx, refs []DatasetRef, files []FileRecord, opts InsertOp
 		if err := tx.Insert(TableDatasets, row); err != nil {
 			return nil, err
 		}
+		pending.rows++
 		out = append(out, nref)
 	}
 	types := map[string]string{}

@@ -16,25 +16,25 @@ type recordIndex map[string]Row
 
 // keyString is a canonical text of the key columns of a record.
 func keyString(sch *Schema, keyCols []string, r Row) string {
-	var b strings.Builder
+	buf := make([]byte, 0, 32)
 	for i, c := range keyCols {
 		if i > 0 {
-			b.WriteByte(0)
+			buf = append(buf, 0)
 		}
-		fmt.Fprint(&b, sch.Get(r, c))
+		buf = appendValue(buf, sch.Get(r, c))
 	}
-	return b.String()
+	return string(buf)
 }
 
 func dataIDKeyString(keyCols []string, id map[string]any) string {
-	var b strings.Builder
+	buf := make([]byte, 0, 32)
 	for i, c := range keyCols {
 		if i > 0 {
-			b.WriteByte(0)
+			buf = append(buf, 0)
 		}
-		fmt.Fprint(&b, id[c])
+		buf = appendValue(buf, id[c])
 	}
-	return b.String()
+	return string(buf)
 }
 
 type snapshotIndexes struct {
@@ -182,10 +182,7 @@ func InsertDimensionRecords(tx *Tx, element string, recs []dimensions.Record) (i
 	if err != nil {
 		return 0, err
 	}
-	pending := map[string]Row{}
-	for _, r := range tx.Pending(sch.Name) {
-		pending[keyString(sch, e.KeyColumns(), r)] = r
-	}
+	pending := tx.pendingRecords(sch, e.KeyColumns())
 	n := 0
 	for _, rec := range recs {
 		row := recordToRow(sch, rec)
@@ -218,6 +215,7 @@ func InsertDimensionRecords(tx *Tx, element string, recs []dimensions.Record) (i
 			return n, err
 		}
 		pending[k] = row
+		tx.precs[sch.Name].rows++
 		n++
 	}
 	return n, nil
@@ -240,11 +238,8 @@ func requireRecord(tx *Tx, u *dimensions.Universe, dep string, sch *Schema, row 
 	if err != nil {
 		return err
 	}
-	want := dataIDKeyString(de.KeyColumns(), key)
-	for _, r := range tx.Pending(dsch.Name) {
-		if keyString(dsch, de.KeyColumns(), r) == want {
-			return nil
-		}
+	if _, ok := tx.pendingRecords(dsch, de.KeyColumns())[dataIDKeyString(de.KeyColumns(), key)]; ok {
+		return nil
 	}
 	return Errorf(ErrNotFound, "no %s record %s", dep, key)
 }

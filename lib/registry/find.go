@@ -174,18 +174,21 @@ func (s *Snapshot) QueryDatasets(ctx context.Context, q DatasetQuery) ([]Dataset
 			if evalErr != nil || seenID[ref.ID] {
 				return false
 			}
-			if q.FindFirst && seen[dataIDKey(dt.Dimensions, ref.DataID)] {
-				return false
-			}
+			// The where clause first: it is cheaper than the data ID key, and
+			// a find-first duplicate has the same data ID, hence the same answer.
 			res.id = ref.DataID
 			ok, err := q.Where.Eval(res)
 			if err != nil {
 				evalErr = Errorf(ErrInvalid, "where: %w", err)
 			}
-			if ok && !q.FindFirst {
-				seenID[ref.ID] = true
+			if !ok {
+				return false
 			}
-			return ok
+			if q.FindFirst {
+				return !seen[dataIDKey(dt.Dimensions, ref.DataID)]
+			}
+			seenID[ref.ID] = true
+			return true
 		}
 		for _, c := range flat {
 			refs, err := s.inCollection(ctx, set[c], dt, q.Timespan, keep)

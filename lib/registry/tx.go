@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"github.com/skybutler/skybutler/lib/dimensions"
 )
 
 // Tx collects one commit's edits, computed against one snapshot. A commit
@@ -19,6 +21,74 @@ type Tx struct {
 	txn     []string
 	txnSet  map[string]bool
 	summary map[string]any
+	// gen counts deletions per table: caches of pending rows are rebuilt
+	// when it moves.
+	gen   map[string]int
+	pds   *pendingDatasetIndex
+	precs map[string]*pendingRecordIndex
+}
+
+// pendingRecordIndex indexes the dimension records a Tx inserts into one
+// element's table, by key string, incrementally like pendingDatasetIndex.
+type pendingRecordIndex struct {
+	byKey map[string]Row
+	rows  int
+	gen   int
+}
+
+func (tx *Tx) pendingRecords(sch *Schema, keyCols []string) map[string]Row {
+	rows := tx.Pending(sch.Name)
+	if tx.precs == nil {
+		tx.precs = map[string]*pendingRecordIndex{}
+	}
+	p := tx.precs[sch.Name]
+	if p == nil || p.gen != tx.gen[sch.Name] || p.rows > len(rows) {
+		p = &pendingRecordIndex{byKey: map[string]Row{}, gen: tx.gen[sch.Name]}
+		tx.precs[sch.Name] = p
+	}
+	for _, r := range rows[p.rows:] {
+		p.byKey[keyString(sch, keyCols, r)] = r
+	}
+	p.rows = len(rows)
+	return p.byKey
+}
+
+// pendingDatasetIndex indexes the datasets rows a Tx inserts: keys
+// (type \x00 run \x00 data ID) and IDs; rows is how many pending rows it
+// covers, gen the deletion count it was built at.
+type pendingDatasetIndex struct {
+	keys map[string]string
+	ids  map[string]bool
+	rows int
+	gen  int
+}
+
+// pendingDatasets returns the index of pending dataset rows, bringing it
+// up to date incrementally (or rebuilding it after a deletion).
+func (tx *Tx) pendingDatasets(dsch *Schema) (*pendingDatasetIndex, error) {
+	rows := tx.Pending(TableDatasets)
+	p := tx.pds
+	if p == nil || p.gen != tx.gen[TableDatasets] || p.rows > len(rows) {
+		p = &pendingDatasetIndex{keys: map[string]string{}, ids: map[string]bool{}, gen: tx.gen[TableDatasets]}
+		tx.pds = p
+	}
+	for _, r := range rows[p.rows:] {
+		id := dsch.Str(r, "dataset_id")
+		p.ids[id] = true
+		pdt, err := tx.DatasetType(dsch.Str(r, "dataset_type"))
+		if err != nil {
+			return nil, err
+		}
+		pid := dimensions.DataID{}
+		for _, n := range pdt.Dimensions {
+			if v := dsch.Get(r, n); v != nil {
+				pid[n] = v
+			}
+		}
+		p.keys[pdt.Name+"\x00"+dsch.Str(r, "run")+"\x00"+dataIDKey(pdt.Dimensions, pid)] = id
+	}
+	p.rows = len(rows)
+	return p, nil
 }
 
 func newTx(ctx context.Context, s *Snapshot) *Tx {
@@ -67,6 +137,10 @@ func (tx *Tx) DeleteWhere(table string, match func(Row) bool) (int, error) {
 		}
 	}
 	tx.inserts[table] = kept
+	if tx.gen == nil {
+		tx.gen = map[string]int{}
+	}
+	tx.gen[table]++
 	for _, f := range tx.snap.Files(table) {
 		if tx.removes[table][f.Path] {
 			continue

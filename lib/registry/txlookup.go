@@ -18,11 +18,8 @@ func (tx *Tx) LookupRecord(element string, key dimensions.DataID) (dimensions.Re
 	if err != nil {
 		return dimensions.Record{}, false, err
 	}
-	want := dataIDKeyString(e.KeyColumns(), key)
-	for _, r := range tx.Pending(sch.Name) {
-		if keyString(sch, e.KeyColumns(), r) == want {
-			return rowToRecord(element, sch, r), true, nil
-		}
+	if r, ok := tx.pendingRecords(sch, e.KeyColumns())[dataIDKeyString(e.KeyColumns(), key)]; ok {
+		return rowToRecord(element, sch, r), true, nil
 	}
 	return dimensions.Record{}, false, nil
 }
