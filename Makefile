@@ -15,6 +15,7 @@ all: build
 
 build:
 	$(GO) build -o $(SKYBUTLER) ./cmd/skybutler
+	$(GO) build -o $(BIN)/synth ./examples/synth/cmd/synth
 
 tools: $(VERSITYGW) deps
 

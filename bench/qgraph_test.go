@@ -12,6 +12,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -29,6 +31,9 @@ import (
 	"github.com/skybutler/skybutler/lib/qgraph"
 	"github.com/skybutler/skybutler/lib/qgraph/qgraphtest"
 )
+
+// qgraphQuietLog drops registry commit logging.
+var qgraphQuietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // pipe_base's anchors.
 const (
@@ -128,7 +133,7 @@ func planOnce(b *testing.B, n int) *qgraphResult {
 	spec.Bulk = true
 	spec.Calibs = []qgraphtest.Calib{{Collection: "SPHEREx/calib", Epochs: 12}}
 	t0 := time.Now()
-	bt, err := butler.Create(ctx, dir, butler.CreateOptions{Logger: quietLogger})
+	bt, err := butler.Create(ctx, dir, butler.CreateOptions{Logger: qgraphQuietLog})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -150,7 +155,7 @@ func planOnce(b *testing.B, n int) *qgraphResult {
 	r := &qgraphResult{}
 	cpu0 := rusageCPU()
 	t0 = time.Now()
-	bt, err = butler.Open(ctx, dir, quietLogger)
+	bt, err = butler.Open(ctx, dir, qgraphQuietLog)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,47 +1,58 @@
 #!/usr/bin/env bash
-# make demo: build a repository at demo/repo on the embedded default (a local
-# directory) and show what the CLI does with it. Safe to re-run: it starts
-# from an empty repository each time.
+# make demo: the main job end to end on the embedded default (a local
+# directory store). Generates SPHEREx-like raws and darks, uploads them to a
+# local directory "bucket" whose S3 event notifications serve-events ingests
+# (the upload-event path), certifies the darks, plans and runs the example
+# pipeline with 2 workers, merges, and shows what came out. The repository
+# is left at demo/repo for exploring with the CLI. Re-running starts afresh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKY=${SKYBUTLER:-bin/skybutler}
-REPO=${REPO:-demo/repo}
+SYNTH=${SYNTH:-bin/synth}
+DEMO=${DEMO:-demo}
+REPO=$DEMO/repo
+EXPOSURES=${EXPOSURES:-8}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ skybutler'; printf ' %q' "$@"; printf '\n'; "$SKY" "$@"; }
 
-rm -rf "$REPO"
-mkdir -p "$(dirname "$REPO")"
+rm -rf "$DEMO"
+mkdir -p "$DEMO"
 start=$(date +%s)
 
-step "Create a repository (registry = Parquet tables + a commit log)"
+step "Create a repository and register the SPHEREx-like instrument"
 run create "$REPO"
 run register-instrument "$REPO" spherex
-run register-instrument "$REPO" democam
 
-step "Dataset types and collections"
-run register-dataset-type "$REPO" raw ImageF exposure detector
-run register-dataset-type "$REPO" dark ImageF detector --is-calibration
-run register-dataset-type "$REPO" source_table ArrowTable exposure detector
-run register-collection "$REPO" SPHEREx/raw/all --type RUN --doc "raw SPHEREx-like exposures"
-run register-collection "$REPO" SPHEREx/calib --type CALIBRATION
+step "Generate $EXPOSURES exposures x 6 detectors of raws and 6 master darks (FITS)"
+"$SYNTH" -out "$DEMO/data" -exposures "$EXPOSURES" -darks 1
+
+step "Upload them; serve-events ingests each S3 event notification (one commit per batch)"
+port=$(( 20000 + RANDOM % 20000 ))
+"$SKY" serve-events "$REPO" --listen "127.0.0.1:$port" --local-bucket "uploads=$DEMO/bucket" >"$DEMO/serve-events.log" 2>&1 &
+serve=$!
+trap 'kill $serve 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if "$SKY" upload "$DEMO/bucket" --notify "http://127.0.0.1:$port/" --bucket uploads "$DEMO"/data/*.fits 2>/dev/null; then break; fi
+  sleep 0.1
+done
+kill $serve; wait $serve 2>/dev/null || true; trap - EXIT
+run query-collections "$REPO"
+
+step "Certify the darks and define the default input chain"
+run certify-calibrations "$REPO" SPHEREx/calib/ingest SPHEREx/calib dark --begin-date 2026-01-01 --end-date 2027-01-01
 run collection-chain "$REPO" SPHEREx/defaults SPHEREx/raw/all SPHEREx/calib
 
-step "Concurrent writers: 8 processes register 5 collections each"
-for p in $(seq 1 8); do
-  ( for i in $(seq 1 5); do "$SKY" register-collection "$REPO" "u/demo/p$p/run$i" --type RUN; done ) &
-done
-wait
-run query-collections "$REPO" 'u/*' --chains no-children --format json | grep -c '"Name"' | sed 's/^/collections under u\/: /'
+step "Plan and run the pipeline (isr -> measure -> summarize) with 2 workers, then merge"
+run run "$REPO" -p examples/pipelines/spherex.yaml -i SPHEREx/defaults -o u/demo/spherex -j 2
 
-step "Queries"
-run query-collections "$REPO" --chains tree 'SPHEREx/*'
-run query-dataset-types "$REPO"
-run query-dimension-records "$REPO" detector --where "instrument = 'SPHEREx' AND detector IN (1..3)"
-run query-dimension-records "$REPO" physical_filter --where "band = 'spx4'"
-
-step "Compaction (rewrites small files, no data change)"
-run compact "$REPO" --checkpoint
+step "What came out"
+run query-collections "$REPO" --chains tree 'u/demo/*'
+run query-datasets "$REPO" exposureSummary --collections u/demo/spherex --show-uri
+run query-datasets "$REPO" sourceTable --collections u/demo/spherex --where "detector = 3 AND exposure.seq_num <= 2"
+run verify "$REPO" --collections u/demo/spherex
 
 step "Done in $(( $(date +%s) - start ))s"
-echo "The repository is at $REPO; the registry commit log is $REPO/registry/_log/."
-echo "Try: $SKY query-collections $REPO --chains tree"
+echo "The repository is at $REPO: files under $REPO/datastore/, the registry (Parquet + commit log) under $REPO/registry/,"
+echo "provenance under $REPO/provenance/. Try:"
+echo "  $SKY query-datasets $REPO --collections u/demo/spherex --find-first"
+echo "  $SKY report $REPO \$(ls $REPO/qgraphs) --html report.html"

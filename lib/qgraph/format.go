@@ -33,17 +33,18 @@ func ManifestKey(graphID string) string { return Prefix + graphID + "/manifest.j
 type Header struct {
 	GraphID     string    `json:"graph_id"`
 	Created     time.Time `json:"created"`
-	Repo        string    `json:"repo"`          // repository root URI
-	Pipeline    string    `json:"pipeline"`      // pipeline file#selector as given
-	Inputs      []string  `json:"inputs"`        // input collections, as given (-i)
-	OutputRun   string    `json:"output_run"`    // the RUN outputs are written to
-	Output      string    `json:"output"`        // the CHAINED output collection ("" with --output-run only)
-	DataQuery   string    `json:"data_query"`    // -d
-	Waves       int       `json:"waves"`         // number of waves
-	Batches     int       `json:"batches"`       // number of batches
-	Quanta      int       `json:"quanta"`        // number of quanta
-	TaskQuanta  []TaskSum `json:"tasks"`         // per task, in pipeline order
-	SkipExisted int       `json:"skip_existing"` // quanta dropped by --skip-existing-in
+	Repo        string    `json:"repo"`             // repository root URI
+	Pipeline    string    `json:"pipeline"`         // pipeline file#selector as given
+	Inputs      []string  `json:"inputs"`           // input collections, as given (-i)
+	OutputRun   string    `json:"output_run"`       // the RUN outputs are written to
+	Output      string    `json:"output"`           // the CHAINED output collection ("" with --output-run only)
+	DataQuery   string    `json:"data_query"`       // -d
+	Waves       int       `json:"waves"`            // number of waves
+	Batches     int       `json:"batches"`          // number of batches
+	Quanta      int       `json:"quanta"`           // number of quanta
+	TaskQuanta  []TaskSum `json:"tasks"`            // per task, in pipeline order
+	SkipExisted int       `json:"skip_existing"`    // quanta dropped by --skip-existing-in
+	Pruned      int       `json:"pruned,omitempty"` // quanta left out for lack of a required input
 	Version     string    `json:"software_version"`
 }
 
