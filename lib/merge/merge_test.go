@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/skybutler/skybutler/lib/butler"
 	"github.com/skybutler/skybutler/lib/datastore"
@@ -62,8 +65,8 @@ func (t doubleTask) Run(ctx context.Context, b pipeline.QuantumButler, q pipelin
 
 type concat struct{}
 
-func (concat) Name() string                          { return "test.Concat" }
-func (concat) ConfigSchema() pipeline.ConfigSchema   { return pipeline.ConfigSchema{} }
+func (concat) Name() string                        { return "test.Concat" }
+func (concat) ConfigSchema() pipeline.ConfigSchema { return pipeline.ConfigSchema{} }
 func (concat) Dimensions(pipeline.Config) []string { return []string{"instrument"} }
 func (concat) Connections(pipeline.Config) []pipeline.Connection {
 	in := pipeline.NewInput("in", "doubled", "Bytes", "instrument", "detector")
@@ -380,5 +383,44 @@ func TestTheFunctionHandlersRunTheExampleEvents(t *testing.T) {
 	res, err := HandleEvent(ctx, b, read("merge.json"), Options{})
 	if err != nil || res.Merged != 7 {
 		t.Fatalf("merge: %+v %v", res, err)
+	}
+}
+
+// TestProvenanceDocumentsMatchTheirSchema validates the documents of a run
+// with a failure, a block and successes against schemas/provenance.schema.json.
+func TestProvenanceDocumentsMatchTheirSchema(t *testing.T) {
+	b, graphID := setup(t, t.TempDir(), []any{int64(2)})
+	if _, err := execute.RunLocal(ctx, b.Store, graphID, 2, execute.Options{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	schema, err := jsonschema.NewCompiler().Compile("../../schemas/provenance.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := objstore.ListAll(ctx, b.Store, "provenance/")
+	if err != nil || len(objs) != 7 {
+		t.Fatalf("%d documents (%v)", len(objs), err)
+	}
+	statuses := map[string]int{}
+	for _, o := range objs {
+		data, _ := b.Store.Get(ctx, o.Key)
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.Validate(inst); err != nil {
+			t.Fatalf("%s: %v", o.Key, err)
+		}
+		var p execute.Provenance
+		json.Unmarshal(data, &p)
+		statuses[p.Status]++
+	}
+	if statuses["failed"] != 1 || statuses["blocked"] != 1 || statuses["succeeded"] != 5 {
+		t.Fatalf("statuses %v", statuses)
+	}
+	// And a broken document is refused.
+	inst, _ := jsonschema.UnmarshalJSON(strings.NewReader(`{"schema": "skybutler/provenance/v1", "status": "done"}`))
+	if schema.Validate(inst) == nil {
+		t.Fatal("an invalid document passed the schema")
 	}
 }
