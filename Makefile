@@ -52,8 +52,8 @@ bench: tools build
 
 # The demo: a repository at demo/repo on the embedded default (a local
 # directory). S3=1 runs it against a versitygw started here.
-demo: build
-	./examples/demo/demo.sh
+demo: build $(if $(S3),$(VERSITYGW))
+	S3=$(S3) ./examples/demo/demo.sh
 
 # Run every fuzzer for a while (the corpora live in testdata/fuzz).
 # -fuzzminimizetime keeps the minimiser from stalling a short run.

@@ -36,10 +36,28 @@ func (a *app) addIngest(root *cobra.Command) {
 func (a *app) uploadCmd() *cobra.Command {
 	var notify, bucket, prefix string
 	cmd := &cobra.Command{
-		Use:   "upload BUCKET_DIR FILE... --notify URL",
-		Short: "Copy files into a local directory bucket and post their S3 event notifications (local stand-in for S3 uploads)",
-		Args:  argsUsage(2, "skybutler upload BUCKET_DIR FILE... --notify http://127.0.0.1:PORT/ [--bucket NAME] [--prefix uploads/]"),
+		Use:   "upload (BUCKET_DIR --notify URL | s3://BUCKET) FILE...",
+		Short: "Upload files: PUT them to s3://BUCKET/uploads/..., or copy them into a local directory bucket and post their S3 event notifications",
+		Args:  argsUsage(2, "skybutler upload (BUCKET_DIR --notify http://127.0.0.1:PORT/ | s3://BUCKET) FILE... [--prefix uploads/]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.HasPrefix(args[0], "s3://") {
+				// A real S3 server sends its own notifications.
+				store, err := objstore.Open(cmd.Context(), strings.TrimSuffix(args[0], "/"))
+				if err != nil {
+					return err
+				}
+				for _, f := range args[1:] {
+					data, err := os.ReadFile(f)
+					if err != nil {
+						return err
+					}
+					if _, err := store.Put(cmd.Context(), prefix+filepath.Base(f), data); err != nil {
+						return err
+					}
+				}
+				fmt.Fprintf(a.out, "Uploaded %d files to %s/%s.\n", len(args)-1, strings.TrimSuffix(args[0], "/"), prefix)
+				return nil
+			}
 			if notify == "" {
 				return fmt.Errorf("upload: --notify URL is required")
 			}
