@@ -203,7 +203,9 @@ func checkOutputs(ctx context.Context, b *butler.Butler, docs []*execute.Provena
 // registers says whether a quantum's outputs are registered: succeeded and
 // no_work quanta (whose written outputs, e.g. metadata, are real); never
 // failed or blocked ones.
-func registers(d *execute.Provenance) bool { return d.Status == execute.Succeeded || d.Status == execute.NoWork }
+func registers(d *execute.Provenance) bool {
+	return d.Status == execute.Succeeded || d.Status == execute.NoWork
+}
 
 func txnKey(graphID, quantumID string) string { return "merge:" + graphID + "/" + quantumID }
 
