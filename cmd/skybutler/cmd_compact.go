@@ -5,12 +5,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/skybutler/skybutler/lib/delta"
 	"github.com/skybutler/skybutler/lib/registry"
 )
 
 func (a *app) addCompact(root *cobra.Command) {
 	var tables []string
-	var checkpoint bool
+	var checkpoint, noDelta bool
 	cmd := &cobra.Command{
 		Use:   "compact REPO",
 		Short: "Rewrite the small files of each registry table partition into one (no data change)",
@@ -36,10 +37,19 @@ func (a *app) addCompact(root *cobra.Command) {
 				}
 				fmt.Fprintf(a.out, "Checkpoint written at version %d.\n", snap.Version)
 			}
+			if noDelta {
+				return nil
+			}
+			pst, err := delta.Publish(cmd.Context(), b.Store, b.Registry)
+			if err != nil {
+				return fmt.Errorf("compacted, but publishing the Delta logs failed (run skybutler publish-delta): %w", err)
+			}
+			fmt.Fprintln(a.out, describePublish(pst))
 			return nil
 		},
 	}
 	cmd.Flags().StringSliceVar(&tables, "table", nil, "only these tables")
 	cmd.Flags().BoolVar(&checkpoint, "checkpoint", false, "also write a checkpoint of the resulting version")
+	cmd.Flags().BoolVar(&noDelta, "no-delta", false, "do not publish the Delta Lake logs afterwards")
 	root.AddCommand(cmd)
 }

@@ -70,7 +70,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "", "log format: text or json (default text on a terminal, json otherwise)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return err })
 	for _, add := range []func(*cobra.Command){
-		a.addCreate, a.addCollections, a.addDatasetTypes, a.addDimensions, a.addDatasets, a.addIngest, a.addExecute, a.addRun, a.addCompact, a.addQgraph,
+		a.addCreate, a.addCollections, a.addDatasetTypes, a.addDimensions, a.addDatasets, a.addIngest, a.addExecute, a.addRun, a.addCompact, a.addQgraph, a.addSQL,
 	} {
 		add(root)
 	}
