@@ -20,7 +20,8 @@ EXPOSURES=${EXPOSURES:-8}
 S3=${S3:-}
 free_port() { echo $(( 20000 + RANDOM % 20000 )); }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ skybutler'; printf ' %q' "$@"; printf '\n'; "$SKY" "$@"; }
+show() { for a in "$@"; do if [[ $a =~ ^[A-Za-z0-9_./:=,*@+-]+$ ]]; then printf ' %s' "$a"; else printf " '%s'" "${a//\'/\'\\\'\'}"; fi; done; }
+run() { printf '$ skybutler'; show "$@"; printf '\n'; "$SKY" "$@"; }
 
 rm -rf "$DEMO"
 mkdir -p "$DEMO"
@@ -83,6 +84,8 @@ run query-collections "$REPO" --chains tree 'u/demo/*'
 run query-datasets "$REPO" exposureSummary --collections u/demo/spherex --show-uri
 run query-datasets "$REPO" sourceTable --collections u/demo/spherex --where "detector = 3 AND exposure.seq_num <= 2"
 run verify "$REPO" --collections u/demo/spherex
+run sql "$REPO" "SELECT dataset_type, run, count(*) AS datasets FROM datasets GROUP BY ALL ORDER BY ALL"
+run sql "$REPO" "SELECT task_label, status, count(*) AS quanta, round(avg(epoch(\"end\" - start)), 4) AS seconds FROM quanta GROUP BY ALL ORDER BY ALL"
 
 step "Done in $(( $(date +%s) - start ))s"
 if [ -n "$S3" ]; then
