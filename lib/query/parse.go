@@ -101,58 +101,55 @@ func (p *parser) afterCondition(expected string) *SyntaxError {
 
 // parseOr: and_expr { OR and_expr }
 func (p *parser) parseOr() (Node, *SyntaxError) {
-	first, err := p.parseAnd()
-	if err != nil || p.tok.kind != tOr {
-		return first, err
-	}
-	or := &Or{}
-	add := func(n Node) {
-		if o, ok := n.(*Or); ok {
-			or.Terms = append(or.Terms, o.Terms...)
-		} else {
-			or.Terms = append(or.Terms, n)
+	return p.parseChain(tOr, p.parseAnd, func(n Node) ([]Node, bool) {
+		o, ok := n.(*Or)
+		if !ok {
+			return nil, false
 		}
-	}
-	add(first)
-	for p.tok.kind == tOr {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		n, err := p.parseAnd()
-		if err != nil {
-			return nil, err
-		}
-		add(n)
-	}
-	return or, nil
+		return o.Terms, true
+	}, func(terms []Node) Node { return &Or{Terms: terms} })
 }
 
 // parseAnd: not_expr { AND not_expr }
 func (p *parser) parseAnd() (Node, *SyntaxError) {
-	first, err := p.parseNot()
-	if err != nil || p.tok.kind != tAnd {
+	return p.parseChain(tAnd, p.parseNot, func(n Node) ([]Node, bool) {
+		a, ok := n.(*And)
+		if !ok {
+			return nil, false
+		}
+		return a.Terms, true
+	}, func(terms []Node) Node { return &And{Terms: terms} })
+}
+
+// parseChain parses operand { op operand } into one node built by build,
+// flattening operands that are already chains of the same operator (terms
+// reports their terms), so "a AND (b AND c)" is one And of three terms. A
+// single operand is returned as it is.
+func (p *parser) parseChain(op kind, operand func() (Node, *SyntaxError), terms func(Node) ([]Node, bool), build func([]Node) Node) (Node, *SyntaxError) {
+	first, err := operand()
+	if err != nil || p.tok.kind != op {
 		return first, err
 	}
-	and := &And{}
+	var all []Node
 	add := func(n Node) {
-		if a, ok := n.(*And); ok {
-			and.Terms = append(and.Terms, a.Terms...)
+		if ts, ok := terms(n); ok {
+			all = append(all, ts...)
 		} else {
-			and.Terms = append(and.Terms, n)
+			all = append(all, n)
 		}
 	}
 	add(first)
-	for p.tok.kind == tAnd {
+	for p.tok.kind == op {
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
-		n, err := p.parseNot()
+		n, err := operand()
 		if err != nil {
 			return nil, err
 		}
 		add(n)
 	}
-	return and, nil
+	return build(all), nil
 }
 
 // parseNot: NOT not_expr | primary
