@@ -76,3 +76,21 @@ func (c *fileCache) bytes(ctx context.Context, key string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// keepOnly drops the cached rows of files that are not live in s.
+func (c *fileCache) keepOnly(s *Snapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for path := range c.rows {
+		live := false
+		for _, files := range s.files {
+			if _, ok := files[path]; ok {
+				live = true
+				break
+			}
+		}
+		if !live {
+			delete(c.rows, path)
+		}
+	}
+}

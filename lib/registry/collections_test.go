@@ -152,3 +152,30 @@ func TestCompactionKeepsEveryRowWhileWritersContinue(t *testing.T) {
 		t.Fatalf("%d collections (%v), want 50", len(cs), err)
 	}
 }
+
+// TestTheRowCacheForgetsFilesThatAreNoLongerLive: a long-running writer
+// that compacts does not keep the rows of every file it ever read.
+func TestTheRowCacheForgetsFilesThatAreNoLongerLive(t *testing.T) {
+	ctx := context.Background()
+	r := newRepo(t, objstore.NewMem(), Options{})
+	for round := range 3 {
+		for i := range 40 {
+			if _, err := r.RegisterCollections(ctx, Collection{Name: fmt.Sprintf("r%d-c%02d", round, i), Type: Run}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := r.Compact(ctx, CompactOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := 0
+	for _, tbl := range r.Current().Tables() {
+		live += len(r.Current().Files(tbl))
+	}
+	r.cache.mu.Lock()
+	cached := len(r.cache.rows)
+	r.cache.mu.Unlock()
+	if cached > live+64 {
+		t.Fatalf("%d files' rows cached, %d live", cached, live)
+	}
+}

@@ -36,8 +36,9 @@ type Registry struct {
 	log      *slog.Logger
 	cache    *fileCache
 
-	mu   sync.Mutex
-	snap *Snapshot
+	mu       sync.Mutex
+	snap     *Snapshot
+	advances int
 }
 
 // Open opens the registry of a repository and loads its newest snapshot.
@@ -127,11 +128,18 @@ func (r *Registry) Refresh(ctx context.Context) (*Snapshot, error) {
 }
 
 // advance installs s as current unless a newer one is already installed.
+// Now and then it drops cached rows of files that are no longer live (a
+// long-running process — serve-events, a warm Lambda — would otherwise keep
+// the rows of every file ever compacted away).
 func (r *Registry) advance(s *Snapshot) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if s.Version > r.snap.Version {
 		r.snap = s
+		r.advances++
+		if r.advances%64 == 0 {
+			r.cache.keepOnly(s)
+		}
 	}
 }
 
