@@ -36,9 +36,8 @@ type Registry struct {
 	log      *slog.Logger
 	cache    *fileCache
 
-	mu       sync.Mutex
-	snap     *Snapshot
-	advances int
+	mu   sync.Mutex
+	snap *Snapshot
 }
 
 // Open opens the registry of a repository and loads its newest snapshot.
@@ -128,7 +127,8 @@ func (r *Registry) Refresh(ctx context.Context) (*Snapshot, error) {
 }
 
 // advance installs s as current unless a newer one is already installed.
-// Now and then it drops cached rows of files that are no longer live (a
+// When the cache holds many more files than are live, it drops the rows of
+// files that are no longer live (a
 // long-running process — serve-events, a warm Lambda — would otherwise keep
 // the rows of every file ever compacted away).
 func (r *Registry) advance(s *Snapshot) {
@@ -136,8 +136,14 @@ func (r *Registry) advance(s *Snapshot) {
 	defer r.mu.Unlock()
 	if s.Version > r.snap.Version {
 		r.snap = s
-		r.advances++
-		if r.advances%64 == 0 {
+		live := 0
+		for _, files := range s.files {
+			live += len(files)
+		}
+		r.cache.mu.Lock()
+		cached := len(r.cache.rows)
+		r.cache.mu.Unlock()
+		if cached > 2*live+64 {
 			r.cache.keepOnly(s)
 		}
 	}
