@@ -71,3 +71,34 @@ fuzz:
 
 clean:
 	rm -rf $(BIN) demo cdk.out
+
+# --- AWS deployment (infra/, cdk.json, docs/deploy.md) -----------------------
+# functions: the five Lambda functions as linux/arm64 static executables,
+#   dist/functions/NAME/bootstrap (provided.al2023). lambda.norpc drops the
+#   aws-lambda-go RPC mode that only the retired go1.x runtime used.
+# synth, deploy: the CDK app, through the CDK CLI from npm (npx fetches it).
+#   CDK_ARGS passes options on, e.g. CDK_ARGS="--require-approval never" or
+#   CDK_ARGS="-c mapMaxConcurrency=200".
+# test-infra: the template tests of infra/ alone (offline; needs node).
+FUNCTIONS := ingest plan execute merge compact
+CDK       ?= npx --yes aws-cdk@2.1148.1
+CDK_ENV   := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=18,20
+
+.PHONY: functions synth deploy test-infra
+
+functions:
+	@for f in $(FUNCTIONS); do \
+	  echo "build dist/functions/$$f/bootstrap"; \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc,skybutler_lambda -ldflags=-s \
+	    -o dist/functions/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+	@ls -l dist/functions/*/bootstrap
+
+synth: functions
+	$(CDK_ENV) $(CDK) synth $(CDK_ARGS)
+
+deploy: functions
+	$(CDK_ENV) $(CDK) deploy $(CDK_ARGS)
+
+test-infra:
+	$(GO) test -count=1 ./infra/...

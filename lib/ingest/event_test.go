@@ -252,7 +252,7 @@ func nest(n int) string {
 // otherFunctionsEvent: payloads of the plan, execute and merge functions,
 // which their own packages' tests run.
 func otherFunctionsEvent(name string) bool {
-	for _, p := range []string{"plan-", "execute-", "merge"} {
+	for _, p := range []string{"plan-", "execute-", "merge", "statemachine-"} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
