@@ -115,7 +115,22 @@ func Merge(ctx context.Context, b *butler.Butler, graphID string, opts Options) 
 	for _, d := range docs {
 		res.Statuses[d.Status]++
 	}
-	rejected := checkOutputs(ctx, b, docs, opts)
+	// Quanta an earlier merge committed need no output check.
+	snap, err := b.Registry.Refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var fresh []*execute.Provenance
+	for _, d := range docs {
+		done, err := snap.HasTxn(ctx, txnKey(graphID, d.QuantumID))
+		if err != nil {
+			return nil, err
+		}
+		if !done {
+			fresh = append(fresh, d)
+		}
+	}
+	rejected := checkOutputs(ctx, b, fresh, opts)
 	for id := range rejected {
 		res.Rejected = append(res.Rejected, id)
 	}
@@ -286,9 +301,11 @@ func mergeConfigs(ctx context.Context, b *butler.Butler, h *qgraph.Header) error
 		if _, ok, err := snap.FindDataset(ctx, name, map[string]any{}, []string{h.OutputRun}, nil); err != nil || ok {
 			continue
 		}
-		cfg, err := taskConfig(ctx, b, h, t.Label)
-		if err != nil || cfg == nil {
-			continue
+		cfg := datastore.Dict(t.Config)
+		if t.Config == nil { // a graph planned before the header carried configs
+			if cfg, err = taskConfig(ctx, b, h, t.Label); err != nil || cfg == nil {
+				continue
+			}
 		}
 		if _, err := b.Put(ctx, cfg, name, map[string]any{}, h.OutputRun); err != nil && !errors.Is(err, registry.ErrConflict) {
 			return fmt.Errorf("merge %s: %w", name, err)

@@ -990,7 +990,7 @@ func (p *planner) finish() error {
 	g := p.g
 	h := &g.Header
 	for _, t := range g.tasks {
-		h.TaskQuanta = append(h.TaskQuanta, TaskSum{Label: t.spec.Label, Class: t.spec.Class, Quanta: t.quanta})
+		h.TaskQuanta = append(h.TaskQuanta, TaskSum{Label: t.spec.Label, Class: t.spec.Class, Quanta: t.quanta, Config: t.spec.Config})
 		h.SkipExisted += t.skipped
 		h.Pruned += t.pruned
 	}

@@ -50,9 +50,10 @@ type Header struct {
 
 // TaskSum counts the quanta of one task.
 type TaskSum struct {
-	Label  string `json:"label"`
-	Class  string `json:"class"`
-	Quanta int    `json:"quanta"`
+	Label  string         `json:"label"`
+	Class  string         `json:"class"`
+	Quanta int            `json:"quanta"`
+	Config map[string]any `json:"config,omitempty"` // the resolved config (merge writes it as <label>_config)
 }
 
 // BatchItem is one entry of a wave manifest.

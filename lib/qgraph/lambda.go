@@ -105,7 +105,7 @@ func Response(ctx context.Context, b *butler.Butler, h *Header) (*PlanResponse, 
 		}
 	}
 	r := &PlanResponse{GraphID: h.GraphID, Repo: h.Repo, Output: h.Output, OutputRun: h.OutputRun, Quanta: h.Quanta,
-		Batches: h.Batches, Skipped: h.SkipExisted, Tasks: h.TaskQuanta, ManifestKey: ManifestKey(h.GraphID)}
+		Batches: h.Batches, Skipped: h.SkipExisted, Tasks: withoutConfigs(h.TaskQuanta), ManifestKey: ManifestKey(h.GraphID)}
 	for w := range h.Waves {
 		items, err := LoadWave(ctx, b.Store, h.GraphID, w)
 		if err != nil {
@@ -169,4 +169,15 @@ func LoadWave(ctx context.Context, store objstore.Store, graphID string, wave in
 		return nil, fmt.Errorf("load wave %d of graph %s: %w", wave, graphID, err)
 	}
 	return items, nil
+}
+
+// withoutConfigs drops the task configs from the counts: the state machine
+// payload stays small (configs are in the manifest for merge).
+func withoutConfigs(ts []TaskSum) []TaskSum {
+	out := make([]TaskSum, len(ts))
+	for i, t := range ts {
+		t.Config = nil
+		out[i] = t
+	}
+	return out
 }

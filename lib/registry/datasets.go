@@ -295,9 +295,10 @@ func InsertDatasets(tx *Tx, refs []DatasetRef, files []FileRecord, opts InsertOp
 		if pendingIDs[nref.ID] {
 			return nil, Errorf(ErrConflict, "dataset ID %s given twice", nref.ID)
 		}
-		if _, dup, err := snap.DatasetByID(ctx, nref.ID); err != nil {
-			return nil, err
-		} else if dup {
+		// IDs are checked within the dataset type: they are UUIDs (random, or
+		// UUIDv5 of type, data ID and run), so they cannot meet across types,
+		// and checking every type's index would build them all.
+		if _, dup := idx.byID[nref.ID]; dup {
 			return nil, Errorf(ErrConflict, "dataset ID %s already exists", nref.ID)
 		}
 		pendingKeys[dt.Name+"\x00"+key] = nref.ID
