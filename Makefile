@@ -86,10 +86,15 @@ CDK_ENV   := JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 JSII_SILENCE_WARNING
 
 .PHONY: functions synth deploy test-infra
 
+# Dependencies are compiled without inlining (our own packages keep it): it
+# keeps every bootstrap under 20 MB (about 2.5 MB less) at a small CPU cost
+# in the SDK and Parquet code.
+FUNCTION_GCFLAGS := -gcflags=all=-l -gcflags=github.com/skybutler/skybutler/...=
+
 functions:
 	@for f in $(FUNCTIONS); do \
 	  echo "build dist/functions/$$f/bootstrap"; \
-	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc,skybutler_lambda -ldflags=-s \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc,skybutler_lambda -ldflags=-s $(FUNCTION_GCFLAGS) \
 	    -o dist/functions/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 	@ls -l dist/functions/*/bootstrap
