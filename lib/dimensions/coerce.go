@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/skybutler/skybutler/lib/yamlnode"
 )
 
 // Coerce converts v to the Go representation of type t: int64, float64,
@@ -80,18 +82,18 @@ func ParseTime(s string) (time.Time, error) {
 			return ts.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("cannot parse %q as a timestamp (want RFC 3339, e.g. 2025-03-01T04:05:06Z)", truncate(s, 60))
+	return time.Time{}, fmt.Errorf("cannot parse %q as a timestamp (want RFC 3339, e.g. 2025-03-01T04:05:06Z)", yamlnode.Truncate(s, 60))
 }
 
 func describe(v any) string {
 	switch x := v.(type) {
 	case string:
-		return fmt.Sprintf("%q (string)", truncate(x, 60))
+		return fmt.Sprintf("%q (string)", yamlnode.Truncate(x, 60))
 	case time.Time:
 		return x.Format(time.RFC3339Nano) + " (time)"
 	}
 	s := fmt.Sprintf("%v", v)
-	return fmt.Sprintf("%s (%T)", truncate(s, 60), v)
+	return fmt.Sprintf("%s (%T)", yamlnode.Truncate(s, 60), v)
 }
 
 func toInt(v any) (int64, bool) {

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/skybutler/skybutler/lib/yamlnode"
 	"github.com/skybutler/skybutler/schemas"
 )
 
@@ -102,12 +103,12 @@ func decodeEntries(n *yaml.Node, what string, keyNames []string) ([]map[string]a
 		return nil, nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("line %d: %ss must be a list, not %s", n.Line, what, kindName(n))
+		return nil, fmt.Errorf("line %d: %ss must be a list, not %s", n.Line, what, yamlnode.KindName(n))
 	}
 	out := make([]map[string]any, 0, len(n.Content))
 	seen := map[string]int{}
 	for i, en := range n.Content {
-		en = resolveAlias(en)
+		en = yamlnode.Resolve(en)
 		w := fmt.Sprintf("%s %d", what, i+1)
 		if _, err := mappingPairs(en, w, nil); err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/skybutler/skybutler/lib/yamlnode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -104,7 +105,7 @@ func load(data []byte) (*Universe, error) {
 				return nil, err
 			}
 			if !namespacePattern.MatchString(u.Namespace) {
-				return nil, fmt.Errorf("line %d: namespace %q must start with a letter and contain only letters, digits, '_', '.' and '-'", p.line, truncate(u.Namespace, 70))
+				return nil, fmt.Errorf("line %d: namespace %q must start with a letter and contain only letters, digits, '_', '.' and '-'", p.line, yamlnode.Truncate(u.Namespace, 70))
 			}
 		case "elements":
 			elementsNode = p.value
@@ -146,7 +147,7 @@ func parseElements(n *yaml.Node) ([]*declared, error) {
 
 func checkName(line int, what, name string) error {
 	if !identifier.MatchString(name) {
-		return fmt.Errorf("line %d: %s: name %q must be lower case letters, digits and '_', starting with a letter (at most 63)", line, what, truncate(name, 70))
+		return fmt.Errorf("line %d: %s: name %q must be lower case letters, digits and '_', starting with a letter (at most 63)", line, what, yamlnode.Truncate(name, 70))
 	}
 	if contains(reservedNames, name) {
 		return fmt.Errorf("line %d: %s: name %q is reserved", line, what, name)
@@ -155,7 +156,7 @@ func checkName(line int, what, name string) error {
 }
 
 func parseElement(p pair) (*declared, error) {
-	what := fmt.Sprintf("element %q", truncate(p.key, 70))
+	what := fmt.Sprintf("element %q", yamlnode.Truncate(p.key, 70))
 	if err := checkName(p.line, what, p.key); err != nil {
 		return nil, err
 	}
@@ -210,7 +211,7 @@ func parseElement(p pair) (*declared, error) {
 			case r == e.Name:
 				return nil, fmt.Errorf("line %d: %s: %s itself", list.line, what, list.name)
 			case seen[r]:
-				return nil, fmt.Errorf("line %d: %s: %s lists %q twice", list.line, what, list.name, truncate(r, 70))
+				return nil, fmt.Errorf("line %d: %s: %s lists %q twice", list.line, what, list.name, yamlnode.Truncate(r, 70))
 			}
 			seen[r] = true
 		}
@@ -235,10 +236,10 @@ func parseKey(p pair, what string) (Field, error) {
 		return Field{}, fmt.Errorf("line %d: %s: missing name", p.line, what)
 	}
 	if !identifier.MatchString(k.Name) {
-		return Field{}, fmt.Errorf("line %d: %s: name %q must be lower case letters, digits and '_', starting with a letter", p.line, what, truncate(k.Name, 70))
+		return Field{}, fmt.Errorf("line %d: %s: name %q must be lower case letters, digits and '_', starting with a letter", p.line, what, yamlnode.Truncate(k.Name, 70))
 	}
 	if !k.Type.ValidKey() {
-		return Field{}, fmt.Errorf("line %d: %s %q: bad key type %q (want int or string)", p.line, what, k.Name, truncate(string(k.Type), 70))
+		return Field{}, fmt.Errorf("line %d: %s %q: bad key type %q (want int or string)", p.line, what, k.Name, yamlnode.Truncate(string(k.Type), 70))
 	}
 	return Field{Name: k.Name, Type: k.Type, Doc: strings.TrimSpace(k.Doc)}, nil
 }
@@ -249,11 +250,11 @@ func parseFields(p pair, elemWhat string, e *Element) (fields []Field, lines []i
 		return nil, nil, nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		return nil, nil, fmt.Errorf("line %d: %s: fields must be a list, not %s", n.Line, elemWhat, kindName(n))
+		return nil, nil, fmt.Errorf("line %d: %s: fields must be a list, not %s", n.Line, elemWhat, yamlnode.KindName(n))
 	}
 	seen := map[string]int{}
 	for i, fn := range n.Content {
-		fn = resolveAlias(fn)
+		fn = yamlnode.Resolve(fn)
 		what := fmt.Sprintf("%s: field %d", elemWhat, i+1)
 		entries, err := mappingPairs(fn, what, nil)
 		if err != nil {
@@ -261,7 +262,7 @@ func parseFields(p pair, elemWhat string, e *Element) (fields []Field, lines []i
 		}
 		for _, en := range entries {
 			if en.key == "name" && en.value.Kind == yaml.ScalarNode && en.value.Value != "" {
-				what = fmt.Sprintf("%s: field %q", elemWhat, truncate(en.value.Value, 70))
+				what = fmt.Sprintf("%s: field %q", elemWhat, yamlnode.Truncate(en.value.Value, 70))
 			}
 		}
 		if _, err := mappingPairs(fn, what, fieldKeys); err != nil {
@@ -274,7 +275,7 @@ func parseFields(p pair, elemWhat string, e *Element) (fields []Field, lines []i
 		if f.Name == "" {
 			return nil, nil, fmt.Errorf("line %d: %s: missing name", fn.Line, what)
 		}
-		what = fmt.Sprintf("%s: field %q", elemWhat, truncate(f.Name, 70))
+		what = fmt.Sprintf("%s: field %q", elemWhat, yamlnode.Truncate(f.Name, 70))
 		if err := checkName(fn.Line, what, f.Name); err != nil {
 			return nil, nil, err
 		}
@@ -286,7 +287,7 @@ func parseFields(p pair, elemWhat string, e *Element) (fields []Field, lines []i
 		case f.Type == "":
 			return nil, nil, fmt.Errorf("line %d: %s: missing type (want string, int, float, bool or timestamp)", fn.Line, what)
 		case !f.Type.Valid():
-			return nil, nil, fmt.Errorf("line %d: %s: unknown type %q (want string, int, float, bool or timestamp)", fn.Line, what, truncate(string(f.Type), 70))
+			return nil, nil, fmt.Errorf("line %d: %s: unknown type %q (want string, int, float, bool or timestamp)", fn.Line, what, yamlnode.Truncate(string(f.Type), 70))
 		case f.Name == e.Name:
 			return nil, nil, fmt.Errorf("line %d: %s: same name as the element (its key column)", fn.Line, what)
 		}
@@ -316,7 +317,7 @@ func resolve(u *Universe, decls []*declared) error {
 		}{{"requires", d.reqLine, d.requires}, {"implies", d.impLine, d.implies}} {
 			for _, r := range list.names {
 				if _, ok := byName[r]; !ok {
-					msg := fmt.Sprintf("line %d: element %q: %s unknown element %q", list.line, d.elem.Name, list.kind, truncate(r, 70))
+					msg := fmt.Sprintf("line %d: element %q: %s unknown element %q", list.line, d.elem.Name, list.kind, yamlnode.Truncate(r, 70))
 					if s := closest(r, names); s != "" {
 						msg += fmt.Sprintf(" (did you mean %q?)", s)
 					}

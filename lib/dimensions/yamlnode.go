@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/skybutler/skybutler/lib/yamlnode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -38,42 +39,11 @@ func parseDocument(data []byte) (*yaml.Node, error) {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
 		return nil, errors.New("empty document")
 	}
-	root := resolveAlias(doc.Content[0])
+	root := yamlnode.Resolve(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("line %d: top level must be a mapping, not %s", root.Line, kindName(root))
+		return nil, fmt.Errorf("line %d: top level must be a mapping, not %s", root.Line, yamlnode.KindName(root))
 	}
 	return root, nil
-}
-
-func resolveAlias(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 8; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "null"
-		}
-		return fmt.Sprintf("the scalar %q", truncate(n.Value, 40))
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "an unknown node"
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 // pair is one key/value of a YAML mapping.
@@ -87,28 +57,28 @@ type pair struct {
 // in errors ("element \"detector\""). Keys must be distinct scalars and, when
 // allowed is non-nil, one of allowed.
 func mappingPairs(n *yaml.Node, what string, allowed []string) ([]pair, error) {
-	n = resolveAlias(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("line %d: %s must be a mapping, not %s", n.Line, what, kindName(n))
+		return nil, fmt.Errorf("line %d: %s must be a mapping, not %s", n.Line, what, yamlnode.KindName(n))
 	}
 	seen := make(map[string]int, len(n.Content)/2)
 	out := make([]pair, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolveAlias(n.Content[i]), n.Content[i+1]
+		k, v := yamlnode.Resolve(n.Content[i]), n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			return nil, fmt.Errorf("line %d: %s: keys must be plain strings, not %s", k.Line, what, kindName(k))
+			return nil, fmt.Errorf("line %d: %s: keys must be plain strings, not %s", k.Line, what, yamlnode.KindName(k))
 		}
 		if k.Value == "<<" {
 			return nil, fmt.Errorf("line %d: %s: YAML merge keys (<<) are not supported", k.Line, what)
 		}
 		if allowed != nil && !contains(allowed, k.Value) {
-			return nil, fmt.Errorf("line %d: %s: unknown key %q (allowed: %s)", k.Line, what, truncate(k.Value, 60), strings.Join(allowed, ", "))
+			return nil, fmt.Errorf("line %d: %s: unknown key %q (allowed: %s)", k.Line, what, yamlnode.Truncate(k.Value, 60), strings.Join(allowed, ", "))
 		}
 		if first, dup := seen[k.Value]; dup {
-			return nil, fmt.Errorf("line %d: %s: duplicate key %q (first at line %d)", k.Line, what, truncate(k.Value, 60), first)
+			return nil, fmt.Errorf("line %d: %s: duplicate key %q (first at line %d)", k.Line, what, yamlnode.Truncate(k.Value, 60), first)
 		}
 		seen[k.Value] = k.Line
-		out = append(out, pair{key: k.Value, line: k.Line, value: resolveAlias(v)})
+		out = append(out, pair{key: k.Value, line: k.Line, value: yamlnode.Resolve(v)})
 	}
 	return out, nil
 }

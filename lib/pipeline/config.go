@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/skybutler/skybutler/lib/datastore"
+	"github.com/skybutler/skybutler/lib/yamlnode"
 )
 
 // Config is a task's configuration: field name -> value. Values are of the
@@ -224,7 +225,7 @@ func describeValue(v any) string {
 	case float64:
 		return fmt.Sprintf("float %v", x)
 	case string:
-		return fmt.Sprintf("string %q", truncate(x, 40))
+		return fmt.Sprintf("string %q", yamlnode.Truncate(x, 40))
 	case []any:
 		return fmt.Sprintf("a list of %d items", len(x))
 	case map[string]any:
@@ -475,7 +476,7 @@ func resolveTaskConfig(def TaskDef, entries []configEntry, taskPos pos) (Config,
 			return p.errorf(ErrConfig, "a connection rename wants a dataset type name (string), got %s", describeValue(v))
 		}
 		if !ValidDatasetTypeName(s) {
-			return p.errorf(ErrConfig, "dataset type name %q: letters, digits and '_' in dot-separated components", truncate(s, 60))
+			return p.errorf(ErrConfig, "dataset type name %q: letters, digits and '_' in dot-separated components", yamlnode.Truncate(s, 60))
 		}
 		if _, dup := renames[name]; !dup {
 			renameOrder = append(renameOrder, name)
@@ -506,7 +507,7 @@ func resolveTaskConfig(def TaskDef, entries []configEntry, taskPos pos) (Config,
 		default:
 			f, ok := schema.Field(e.key)
 			if !ok {
-				return nil, nil, nil, e.pos.errorf(ErrConfig, "unknown config field %q of %s%s", truncate(e.key, 60), def.Name(),
+				return nil, nil, nil, e.pos.errorf(ErrConfig, "unknown config field %q of %s%s", yamlnode.Truncate(e.key, 60), def.Name(),
 					didYouMean(e.key, append(schema.Names(), ConnectionsKey)))
 			}
 			cv, err := f.Check(v)
@@ -549,7 +550,7 @@ func resolveTaskConfig(def TaskDef, entries []configEntry, taskPos pos) (Config,
 		i := slices.Index(names, name)
 		if i < 0 {
 			return nil, nil, nil, r.pos.errorf(ErrConfig, "%s has no connection %q to rename%s (connections: %s)", def.Name(),
-				truncate(name, 60), didYouMean(name, names), strings.Join(names, ", "))
+				yamlnode.Truncate(name, 60), didYouMean(name, names), strings.Join(names, ", "))
 		}
 		conns[i].DatasetType = r.to
 	}
@@ -569,7 +570,7 @@ func checkTaskDimensions(dims []string) ([]string, error) {
 	out := make([]string, 0, len(dims))
 	for _, d := range dims {
 		if !dimensionNameRE.MatchString(d) {
-			return nil, fmt.Errorf("dimension name %q is not valid", truncate(d, 60))
+			return nil, fmt.Errorf("dimension name %q is not valid", yamlnode.Truncate(d, 60))
 		}
 		if !slices.Contains(out, d) {
 			out = append(out, d)

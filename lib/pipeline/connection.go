@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/skybutler/skybutler/lib/datastore"
+	"github.com/skybutler/skybutler/lib/yamlnode"
 )
 
 // ConnectionKind says how a task uses a connection's datasets.
@@ -161,20 +162,20 @@ func checkConnections(conns []Connection) error {
 
 func checkConnection(c Connection) error {
 	if !identRE.MatchString(c.Name) || strings.HasPrefix(c.Name, "_") {
-		return fmt.Errorf("connection name %q: letters, digits and '_', not starting with '_'", truncate(c.Name, 60))
+		return fmt.Errorf("connection name %q: letters, digits and '_', not starting with '_'", yamlnode.Truncate(c.Name, 60))
 	}
 	if c.Kind < Input || c.Kind > InitOutput {
 		return fmt.Errorf("connection %s: invalid kind %d", c.Name, int(c.Kind))
 	}
 	if !ValidDatasetTypeName(c.DatasetType) {
-		return fmt.Errorf("connection %s: dataset type name %q: letters, digits and '_' in dot-separated components", c.Name, truncate(c.DatasetType, 60))
+		return fmt.Errorf("connection %s: dataset type name %q: letters, digits and '_' in dot-separated components", c.Name, yamlnode.Truncate(c.DatasetType, 60))
 	}
 	if _, err := datastore.LookupStorageClass(c.StorageClass); err != nil {
 		return fmt.Errorf("connection %s: %w", c.Name, err)
 	}
 	for _, d := range c.Dimensions {
 		if !dimensionNameRE.MatchString(d) {
-			return fmt.Errorf("connection %s: dimension name %q is not valid", c.Name, truncate(d, 60))
+			return fmt.Errorf("connection %s: dimension name %q is not valid", c.Name, yamlnode.Truncate(d, 60))
 		}
 	}
 	if c.Kind.IsInit() && len(c.Dimensions) > 0 {

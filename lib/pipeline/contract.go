@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+
+	"github.com/skybutler/skybutler/lib/yamlnode"
 )
 
 // A contract expression, after pipe_base's contracts (which are Python
@@ -121,7 +123,7 @@ type ctok struct {
 func (t ctok) describe() string {
 	switch t.kind {
 	case ctString:
-		return fmt.Sprintf("string %q", truncate(t.str, 20))
+		return fmt.Sprintf("string %q", yamlnode.Truncate(t.str, 20))
 	case ctNumber:
 		return "number " + t.text
 	}
@@ -650,13 +652,13 @@ func (c *Contract) check(env map[string]Config) error {
 		if errors.Is(err, ErrUnknownLabel) {
 			kind = ErrUnknownLabel
 		}
-		return c.pos.errorf(kind, "contract %q cannot be evaluated: %v", truncate(c.Expr, 200), err)
+		return c.pos.errorf(kind, "contract %q cannot be evaluated: %v", yamlnode.Truncate(c.Expr, 200), err)
 	}
 	if truthy(v) {
 		return nil
 	}
 	if c.Msg != "" {
-		return c.pos.errorf(ErrContract, "contract %q failed: %s", truncate(c.Expr, 200), c.Msg)
+		return c.pos.errorf(ErrContract, "contract %q failed: %s", yamlnode.Truncate(c.Expr, 200), c.Msg)
 	}
-	return c.pos.errorf(ErrContract, "contract %q failed", truncate(c.Expr, 200))
+	return c.pos.errorf(ErrContract, "contract %q failed", yamlnode.Truncate(c.Expr, 200))
 }

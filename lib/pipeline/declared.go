@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/skybutler/skybutler/lib/yamlnode"
 )
 
 // Task classes whose connections are declared in their config (exec, and
@@ -81,7 +83,7 @@ func DeclaredConnections(cfg Config) ([]Connection, map[string]bool, error) {
 func declaredConnection(m map[string]any, output bool, keys, taskDims []string) (Connection, bool, error) {
 	for _, k := range sortedKeys(m) {
 		if !slices.Contains(keys, k) {
-			return Connection{}, false, fmt.Errorf("unknown key %q%s (allowed: %s)", truncate(k, 60), didYouMean(k, keys), strings.Join(keys, ", "))
+			return Connection{}, false, fmt.Errorf("unknown key %q%s (allowed: %s)", yamlnode.Truncate(k, 60), didYouMean(k, keys), strings.Join(keys, ", "))
 		}
 	}
 	str := func(k string) (string, error) {

@@ -178,10 +178,3 @@ func editDistance(a, b string, limit int) int {
 	}
 	return min(rows[len(a)][len(b)], limit)
 }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}

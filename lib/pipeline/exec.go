@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/skybutler/skybutler/lib/datastore"
+	"github.com/skybutler/skybutler/lib/yamlnode"
 )
 
 // ExecClass is the registered name of ExecTask.
@@ -253,11 +254,11 @@ func parsePlaceholders(s string) ([]segment, error) {
 			lit.WriteByte('}')
 			i++
 		case c == '}':
-			return nil, fmt.Errorf("unmatched '}' in %q (write }} for a literal brace)", truncate(s, 80))
+			return nil, fmt.Errorf("unmatched '}' in %q (write }} for a literal brace)", yamlnode.Truncate(s, 80))
 		case c == '{':
 			j := strings.IndexByte(s[i:], '}')
 			if j < 0 {
-				return nil, fmt.Errorf("unterminated placeholder in %q", truncate(s, 80))
+				return nil, fmt.Errorf("unterminated placeholder in %q", yamlnode.Truncate(s, 80))
 			}
 			seg, err := parsePlaceholder(s[i+1 : i+j])
 			if err != nil {
@@ -279,17 +280,17 @@ func parsePlaceholder(p string) (segment, error) {
 	switch parts[0] {
 	case "tmpdir", "label":
 		if len(parts) != 1 {
-			return segment{}, fmt.Errorf("placeholder {%s} takes no arguments", truncate(p, 60))
+			return segment{}, fmt.Errorf("placeholder {%s} takes no arguments", yamlnode.Truncate(p, 60))
 		}
 		return segment{kind: parts[0]}, nil
 	case "dataId":
 		if len(parts) != 2 || !identRE.MatchString(parts[1]) {
-			return segment{}, fmt.Errorf("placeholder {%s}: want {dataId:KEY}", truncate(p, 60))
+			return segment{}, fmt.Errorf("placeholder {%s}: want {dataId:KEY}", yamlnode.Truncate(p, 60))
 		}
 		return segment{kind: "dataId", name: parts[1]}, nil
 	case "input", "output":
 		if len(parts) < 2 || len(parts) > 3 || !identRE.MatchString(parts[1]) {
-			return segment{}, fmt.Errorf("placeholder {%s}: want {%s:NAME}, {%s:NAME:all} or {%s:NAME:N}", truncate(p, 60), parts[0], parts[0], parts[0])
+			return segment{}, fmt.Errorf("placeholder {%s}: want {%s:NAME}, {%s:NAME:all} or {%s:NAME:N}", yamlnode.Truncate(p, 60), parts[0], parts[0], parts[0])
 		}
 		seg := segment{kind: parts[0], name: parts[1], index: -1}
 		if len(parts) == 3 {
@@ -298,12 +299,12 @@ func parsePlaceholder(p string) (segment, error) {
 			} else if n, err := strconv.Atoi(parts[2]); err == nil && n >= 0 && n < 1<<20 {
 				seg.index = n
 			} else {
-				return segment{}, fmt.Errorf("placeholder {%s}: %q is neither all nor an index", truncate(p, 60), truncate(parts[2], 20))
+				return segment{}, fmt.Errorf("placeholder {%s}: %q is neither all nor an index", yamlnode.Truncate(p, 60), yamlnode.Truncate(parts[2], 20))
 			}
 		}
 		return seg, nil
 	}
-	return segment{}, fmt.Errorf("unknown placeholder {%s} (want input, output, dataId, tmpdir or label)", truncate(p, 60))
+	return segment{}, fmt.Errorf("unknown placeholder {%s} (want input, output, dataId, tmpdir or label)", yamlnode.Truncate(p, 60))
 }
 
 // Run stages inputs, runs the command and stores its outputs.
@@ -584,10 +585,10 @@ func (w *lineLogger) Write(p []byte) (int, error) {
 
 func (w *lineLogger) line(s string) {
 	s = strings.TrimRight(s, "\r")
-	s = truncate(s, maxLogLine)
+	s = yamlnode.Truncate(s, maxLogLine)
 	w.log.Info(s, "stream", w.stream)
 	if w.keep > 0 && strings.TrimSpace(s) != "" {
-		w.tail = append(w.tail, truncate(s, 500))
+		w.tail = append(w.tail, yamlnode.Truncate(s, 500))
 		if len(w.tail) > w.keep {
 			w.tail = w.tail[len(w.tail)-w.keep:]
 		}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/skybutler/skybutler/lib/yamlnode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -111,7 +112,7 @@ func (r *rawPipeline) selectLabels(names []string, lines []int, exclude bool, p 
 			}
 			continue
 		}
-		return nil, np.errorf(ErrUnknownLabel, "%q is neither a task label nor a subset of %s%s", truncate(n, 60), r.file, didYouMean(n, r.names()))
+		return nil, np.errorf(ErrUnknownLabel, "%q is neither a task label nor a subset of %s%s", yamlnode.Truncate(n, 60), r.file, didYouMean(n, r.names()))
 	}
 	out := r.clone()
 	all := out.tasks
@@ -407,14 +408,14 @@ func mergeLocal(merged, local *rawPipeline) (*rawPipeline, error) {
 		}
 		for _, l := range s.labels {
 			if t, _ := merged.task(l); t == nil {
-				return nil, s.pos.errorf(ErrUnknownLabel, "subset %s: no task labelled %q%s", s.name, truncate(l, 60), didYouMean(l, taskLabels(merged)))
+				return nil, s.pos.errorf(ErrUnknownLabel, "subset %s: no task labelled %q%s", s.name, yamlnode.Truncate(l, 60), didYouMean(l, taskLabels(merged)))
 			}
 		}
 	}
 	for _, c := range local.contracts {
 		for _, l := range c.labels {
 			if t, _ := merged.task(l); t == nil {
-				return nil, c.pos.errorf(ErrUnknownLabel, "contract %q: no task labelled %q%s", truncate(c.Expr, 100), truncate(l, 60), didYouMean(l, taskLabels(merged)))
+				return nil, c.pos.errorf(ErrUnknownLabel, "contract %q: no task labelled %q%s", yamlnode.Truncate(c.Expr, 100), yamlnode.Truncate(l, 60), didYouMean(l, taskLabels(merged)))
 			}
 		}
 		merged.contracts = append(merged.contracts, c)
@@ -441,7 +442,7 @@ func parseParameters(pr *pair) ([]rawParam, error) {
 	out := make([]rawParam, 0, len(items))
 	for _, it := range items {
 		if !identRE.MatchString(it.key) {
-			return nil, it.pos.errorf(ErrSyntax, "parameter name %q: letters, digits and '_'", truncate(it.key, 60))
+			return nil, it.pos.errorf(ErrSyntax, "parameter name %q: letters, digits and '_'", yamlnode.Truncate(it.key, 60))
 		}
 		v, err := nodeValue(it.value, it.pos)
 		if err != nil {
@@ -454,7 +455,7 @@ func parseParameters(pr *pair) ([]rawParam, error) {
 
 func checkLabel(name string, p pos, what string) error {
 	if !identRE.MatchString(name) || len(name) > 100 {
-		return p.errorf(ErrSyntax, "%s %q: letters, digits and '_', not starting with a digit", what, truncate(name, 60))
+		return p.errorf(ErrSyntax, "%s %q: letters, digits and '_', not starting with a digit", what, yamlnode.Truncate(name, 60))
 	}
 	if slices.Contains(reserved, name) {
 		return p.errorf(ErrSyntax, "%s %q is a reserved word", what, name)
@@ -595,11 +596,11 @@ func parseContracts(pr *pair) ([]*Contract, error) {
 		return nil, nil
 	}
 	if v.Kind != yaml.SequenceNode {
-		return nil, pr.pos.at(v.Line).errorf(ErrSyntax, "contracts must be a list, not %s", kindName(v))
+		return nil, pr.pos.at(v.Line).errorf(ErrSyntax, "contracts must be a list, not %s", yamlnode.KindName(v))
 	}
 	var out []*Contract
 	for i, item := range v.Content {
-		item = resolveAlias(item)
+		item = yamlnode.Resolve(item)
 		cp := pr.pos.child(fmt.Sprint(i), item.Line)
 		c := &Contract{pos: cp}
 		var err error
@@ -629,7 +630,7 @@ func parseContracts(pr *pair) ([]*Contract, error) {
 			return nil, err
 		}
 		if c.expr, c.labels, err = parseContract(c.Expr); err != nil {
-			return nil, cp.errorf(ErrSyntax, "contract %q: %v", truncate(c.Expr, 100), err)
+			return nil, cp.errorf(ErrSyntax, "contract %q: %v", yamlnode.Truncate(c.Expr, 100), err)
 		}
 		out = append(out, c)
 	}
@@ -643,11 +644,11 @@ func (l *loader) parseImports(pr *pair, merged *rawPipeline) error {
 		return nil
 	}
 	if v.Kind != yaml.SequenceNode {
-		return pr.pos.at(v.Line).errorf(ErrSyntax, "imports must be a list, not %s", kindName(v))
+		return pr.pos.at(v.Line).errorf(ErrSyntax, "imports must be a list, not %s", yamlnode.KindName(v))
 	}
 	instrumentFrom := ""
 	for i, item := range v.Content {
-		item = resolveAlias(item)
+		item = yamlnode.Resolve(item)
 		ip := pr.pos.child(fmt.Sprint(i), item.Line)
 		var (
 			location, mode  string
@@ -680,7 +681,7 @@ func (l *loader) parseImports(pr *pair, merged *rawPipeline) error {
 					selectorPos = f.pos
 				case "importContracts":
 					if f.value.ShortTag() != "!!bool" || f.value.Decode(&importContracts) != nil {
-						return f.pos.errorf(ErrSyntax, "importContracts must be true or false, not %s", kindName(f.value))
+						return f.pos.errorf(ErrSyntax, "importContracts must be true or false, not %s", yamlnode.KindName(f.value))
 					}
 				}
 			}
@@ -695,7 +696,7 @@ func (l *loader) parseImports(pr *pair, merged *rawPipeline) error {
 		}
 		location, err := expandEnv(location)
 		if err != nil {
-			return locPos.errorf(ErrImport, "import %q: %v", truncate(location, 100), err)
+			return locPos.errorf(ErrImport, "import %q: %v", yamlnode.Truncate(location, 100), err)
 		}
 		file := l.join(merged.file, location)
 		if slices.Contains(l.stack, l.identity(file)) {

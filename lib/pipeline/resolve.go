@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/skybutler/skybutler/lib/datastore"
+	"github.com/skybutler/skybutler/lib/yamlnode"
 )
 
 // dtNode is a dataset type with how the pipeline uses it.
@@ -268,7 +269,7 @@ func resolve(raw *rawPipeline) (*Pipeline, error) {
 	for _, rt := range raw.tasks {
 		def, ok := Lookup(rt.class)
 		if !ok {
-			return nil, rt.classPos.errorf(ErrUnknownTaskClass, "task %s: unknown task class %q%s", rt.label, truncate(rt.class, 80),
+			return nil, rt.classPos.errorf(ErrUnknownTaskClass, "task %s: unknown task class %q%s", rt.label, yamlnode.Truncate(rt.class, 80),
 				didYouMean(rt.class, TaskClasses()))
 		}
 		entries := make([]configEntry, len(rt.config))
@@ -333,7 +334,7 @@ func substituteParameter(e configEntry, params map[string]any) (any, error) {
 	name := strings.TrimPrefix(s, parameterPrefix)
 	v, ok := params[name]
 	if !ok {
-		return nil, e.pos.errorf(ErrParameter, "parameter %q is not defined%s", truncate(name, 60), didYouMean(name, sortedKeys(params)))
+		return nil, e.pos.errorf(ErrParameter, "parameter %q is not defined%s", yamlnode.Truncate(name, 60), didYouMean(name, sortedKeys(params)))
 	}
 	return deepCopy(v), nil
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/skybutler/skybutler/lib/yamlnode"
 	"gopkg.in/yaml.v3"
 )
 
@@ -33,9 +34,9 @@ func parseDocument(data []byte, p pos) (*yaml.Node, error) {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 {
 		return nil, p.errorf(ErrSyntax, "empty document")
 	}
-	root := resolveAlias(doc.Content[0])
+	root := yamlnode.Resolve(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		return nil, p.at(root.Line).errorf(ErrSyntax, "the top level must be a mapping, not %s", kindName(root))
+		return nil, p.at(root.Line).errorf(ErrSyntax, "the top level must be a mapping, not %s", yamlnode.KindName(root))
 	}
 	return root, nil
 }
@@ -54,30 +55,6 @@ func yamlError(p pos, err error) error {
 	return p.errorf(ErrSyntax, "parse YAML: %s", msg)
 }
 
-func resolveAlias(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.ShortTag() == "!!null" {
-			return "null"
-		}
-		return fmt.Sprintf("the scalar %q", truncate(n.Value, 40))
-	case yaml.AliasNode:
-		return "an alias"
-	}
-	return "an unknown node"
-}
-
 // pair is one key/value of a YAML mapping.
 type pair struct {
 	key   string
@@ -89,50 +66,50 @@ type pair struct {
 // n. Keys must be distinct scalars and, when allowed is non-nil, one of
 // allowed.
 func mappingPairs(n *yaml.Node, p pos, allowed []string) ([]pair, error) {
-	n = resolveAlias(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.MappingNode {
-		return nil, p.at(n.Line).errorf(ErrSyntax, "want a mapping, not %s", kindName(n))
+		return nil, p.at(n.Line).errorf(ErrSyntax, "want a mapping, not %s", yamlnode.KindName(n))
 	}
 	seen := make(map[string]int, len(n.Content)/2)
 	out := make([]pair, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolveAlias(n.Content[i]), n.Content[i+1]
+		k, v := yamlnode.Resolve(n.Content[i]), n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			return nil, p.at(k.Line).errorf(ErrSyntax, "keys must be plain strings, not %s", kindName(k))
+			return nil, p.at(k.Line).errorf(ErrSyntax, "keys must be plain strings, not %s", yamlnode.KindName(k))
 		}
 		if k.Value == "<<" && k.ShortTag() == "!!merge" {
 			return nil, p.at(k.Line).errorf(ErrSyntax, "YAML merge keys (<<) are not supported")
 		}
 		if allowed != nil && !slices.Contains(allowed, k.Value) {
-			return nil, p.at(k.Line).errorf(ErrSyntax, "unknown key %q%s (allowed: %s)", truncate(k.Value, 60),
+			return nil, p.at(k.Line).errorf(ErrSyntax, "unknown key %q%s (allowed: %s)", yamlnode.Truncate(k.Value, 60),
 				didYouMean(k.Value, allowed), strings.Join(allowed, ", "))
 		}
 		if first, dup := seen[k.Value]; dup {
-			return nil, p.at(k.Line).errorf(ErrSyntax, "duplicate key %q (first at line %d)", truncate(k.Value, 60), first)
+			return nil, p.at(k.Line).errorf(ErrSyntax, "duplicate key %q (first at line %d)", yamlnode.Truncate(k.Value, 60), first)
 		}
 		seen[k.Value] = k.Line
-		out = append(out, pair{key: k.Value, pos: p.child(k.Value, k.Line), value: resolveAlias(v)})
+		out = append(out, pair{key: k.Value, pos: p.child(k.Value, k.Line), value: yamlnode.Resolve(v)})
 	}
 	return out, nil
 }
 
 // scalarString returns a scalar's text; null and non-scalars are errors.
 func scalarString(n *yaml.Node, p pos, what string) (string, error) {
-	n = resolveAlias(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		return "", p.at(n.Line).errorf(ErrSyntax, "%s must be a string, not %s", what, kindName(n))
+		return "", p.at(n.Line).errorf(ErrSyntax, "%s must be a string, not %s", what, yamlnode.KindName(n))
 	}
 	return n.Value, nil
 }
 
 // stringList reads a list of strings (a single scalar is a list of one).
 func stringList(n *yaml.Node, p pos, what string) ([]string, []int, error) {
-	n = resolveAlias(n)
+	n = yamlnode.Resolve(n)
 	if n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
 		return []string{n.Value}, []int{n.Line}, nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		return nil, nil, p.at(n.Line).errorf(ErrSyntax, "%s must be a list of strings, not %s", what, kindName(n))
+		return nil, nil, p.at(n.Line).errorf(ErrSyntax, "%s must be a list of strings, not %s", what, yamlnode.KindName(n))
 	}
 	out := make([]string, 0, len(n.Content))
 	lines := make([]int, 0, len(n.Content))
@@ -142,7 +119,7 @@ func stringList(n *yaml.Node, p pos, what string) ([]string, []int, error) {
 			return nil, nil, err
 		}
 		out = append(out, s)
-		lines = append(lines, resolveAlias(item).Line)
+		lines = append(lines, yamlnode.Resolve(item).Line)
 	}
 	return out, lines, nil
 }
@@ -188,15 +165,15 @@ func nodeValueRec(n *yaml.Node, p pos, depth int, budget *int) (any, error) {
 	case yaml.MappingNode:
 		out := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := resolveAlias(n.Content[i])
+			k := yamlnode.Resolve(n.Content[i])
 			if k.Kind != yaml.ScalarNode {
-				return nil, p.at(k.Line).errorf(ErrSyntax, "mapping keys must be strings, not %s", kindName(k))
+				return nil, p.at(k.Line).errorf(ErrSyntax, "mapping keys must be strings, not %s", yamlnode.KindName(k))
 			}
 			if k.ShortTag() == "!!merge" {
 				return nil, p.at(k.Line).errorf(ErrSyntax, "YAML merge keys (<<) are not supported")
 			}
 			if _, dup := out[k.Value]; dup {
-				return nil, p.at(k.Line).errorf(ErrSyntax, "duplicate key %q", truncate(k.Value, 60))
+				return nil, p.at(k.Line).errorf(ErrSyntax, "duplicate key %q", yamlnode.Truncate(k.Value, 60))
 			}
 			v, err := nodeValueRec(n.Content[i+1], p, depth+1, budget)
 			if err != nil {
@@ -216,19 +193,19 @@ func scalarValue(n *yaml.Node, p pos) (any, error) {
 	case "!!bool":
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return nil, p.at(n.Line).errorf(ErrSyntax, "bad bool %q", truncate(n.Value, 40))
+			return nil, p.at(n.Line).errorf(ErrSyntax, "bad bool %q", yamlnode.Truncate(n.Value, 40))
 		}
 		return b, nil
 	case "!!int":
 		var i int64
 		if err := n.Decode(&i); err != nil {
-			return nil, p.at(n.Line).errorf(ErrSyntax, "integer %q does not fit in 64 bits", truncate(n.Value, 40))
+			return nil, p.at(n.Line).errorf(ErrSyntax, "integer %q does not fit in 64 bits", yamlnode.Truncate(n.Value, 40))
 		}
 		return i, nil
 	case "!!float":
 		var f float64
 		if err := n.Decode(&f); err != nil {
-			return nil, p.at(n.Line).errorf(ErrSyntax, "bad float %q", truncate(n.Value, 40))
+			return nil, p.at(n.Line).errorf(ErrSyntax, "bad float %q", yamlnode.Truncate(n.Value, 40))
 		}
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, p.at(n.Line).errorf(ErrSyntax, "float %s is not allowed", n.Value)
@@ -237,6 +214,6 @@ func scalarValue(n *yaml.Node, p pos) (any, error) {
 	case "!!str", "!!timestamp", "!!binary":
 		return n.Value, nil
 	default:
-		return nil, p.at(n.Line).errorf(ErrSyntax, "unsupported YAML tag %q", truncate(tag, 40))
+		return nil, p.at(n.Line).errorf(ErrSyntax, "unsupported YAML tag %q", yamlnode.Truncate(tag, 40))
 	}
 }
